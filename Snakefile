@@ -1,0 +1,19 @@
+from snakemake.utils import min_version
+
+# 7.32 is what REANA 0.9 runs; the workflow targets Snakemake 9.
+min_version("7.32")
+
+
+configfile: "config/config.yaml"
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/fetch.smk"
+include: "workflow/rules/project.smk"
+include: "workflow/rules/stage.smk"
+include: "workflow/rules/report.smk"
+
+
+rule all:
+    input:
+        final_outputs(),

@@ -1,0 +1,43 @@
+"""What every program in scripts/ shares: logging to stderr and one clear line on failure."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import sys
+from pathlib import Path
+
+from dimred_flow.errors import UserError
+
+
+def setup_logging(name: str) -> logging.Logger:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s", stream=sys.stderr)
+    # botocore logs request details (and at DEBUG, signed headers); keep it quiet.
+    for noisy in ("botocore", "aiobotocore", "s3fs", "urllib3", "numba", "matplotlib"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    return logging.getLogger(name)
+
+
+def run(main) -> None:
+    """Run `main()`; a UserError ends the program with its message alone and exit code 1."""
+    try:
+        main()
+    except UserError as error:
+        print(f"ERROR: {error}", file=sys.stderr)
+        sys.exit(1)
+
+
+def write_json(path: str | Path, payload: dict) -> None:
+    path = Path(path)
+    partial = path.with_name(path.name + ".partial")
+    partial.write_text(json.dumps(payload, indent=2, sort_keys=True) + "\n")
+    partial.replace(path)
+
+
+def read_json(path: str | Path) -> dict:
+    return json.loads(Path(path).read_text())
+
+
+def utc_now() -> str:
+    return dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")

@@ -1,0 +1,189 @@
+"""Configuration: schema validation with defaults, per-iteration seeds, job batches, fingerprints.
+
+Imported by the Snakefile at parse time, so it stays light (no numpy, no network)
+and never touches credentials.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+from pathlib import Path
+
+import jsonschema
+import yaml
+
+from dimred_flow import __version__
+from dimred_flow.errors import UserError
+
+SCHEMA_PATH = Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "config.schema.yaml"
+STOCHASTIC_METHODS = ("umap", "tsne")
+METHODS = ("umap", "pca", "tsne")
+
+
+class ConfigError(UserError, ValueError):
+    """An invalid configuration; the message names the key and the fix."""
+
+
+def load_schema(path: Path = SCHEMA_PATH) -> dict:
+    with open(path) as handle:
+        return yaml.safe_load(handle)
+
+
+def _coerce(value, schema: dict):
+    """Turn strings from the command line or REANA parameters into the schema's scalar types."""
+    if value is None:
+        return value
+    types = schema.get("type", [])
+    types = [types] if isinstance(types, str) else list(types)
+    if isinstance(value, dict) and "properties" in schema:
+        return {
+            key: _coerce(item, schema["properties"].get(key, {}))
+            for key, item in value.items()
+        }
+    if isinstance(value, list) and "items" in schema:
+        return [_coerce(item, schema["items"]) for item in value]
+    if isinstance(value, str):
+        text = value.strip()
+        if "integer" in types and text.lstrip("-").isdigit():
+            return int(text)
+        if "number" in types:
+            try:
+                return float(text)
+            except ValueError:
+                return value
+        if "boolean" in types and text.lower() in ("true", "false"):
+            return text.lower() == "true"
+        if "null" in types and text.lower() in ("null", "none", ""):
+            return None
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        if types == ["string"] or types == ["string", "null"]:
+            return str(value)
+    return value
+
+
+def _fill_defaults(value: dict, schema: dict) -> dict:
+    for key, sub in schema.get("properties", {}).items():
+        if key not in value and "default" in sub:
+            value[key] = copy.deepcopy(sub["default"])
+        if isinstance(value.get(key), dict) and "properties" in sub:
+            _fill_defaults(value[key], sub)
+    return value
+
+
+def _describe(error: jsonschema.ValidationError) -> str:
+    key = ".".join(str(part) for part in error.absolute_path) or "(top level)"
+    description = " ".join(error.schema.get("description", "").split())
+    if error.validator == "additionalProperties":
+        return f"config key '{key}': {error.message}; see config/README.md for the keys that exist."
+    if error.validator in ("pattern", "enum") and description:
+        return f"config key '{key}': {error.instance!r} is not allowed. {description}"
+    hint = f" ({description})" if description else ""
+    return f"config key '{key}': {error.message}{hint}."
+
+
+def validate_config(config: dict, schema: dict | None = None) -> dict:
+    """Return a validated copy of `config` with defaults filled in, or raise ConfigError."""
+    schema = schema or load_schema()
+    resolved = _fill_defaults(_coerce(copy.deepcopy(dict(config)), schema), schema)
+    validator = jsonschema.Draft202012Validator(schema)
+    errors = sorted(validator.iter_errors(resolved), key=lambda e: list(e.absolute_path))
+    if errors:
+        raise ConfigError("Invalid configuration: " + _describe(errors[0]))
+    _check_consistency(resolved)
+    return resolved
+
+
+def _check_consistency(config: dict) -> None:
+    source = config["source"]
+    tap = source["tap"]
+    if source["kind"] == "tap":
+        for key in ("url", "query"):
+            if not tap[key]:
+                raise ConfigError(
+                    f"Invalid configuration: source.kind is 'tap' but source.tap.{key} is not set; "
+                    f"set source.tap.{key} or use source.kind: file."
+                )
+        chunks = tap["chunks"]
+        if chunks:
+            edges = chunks["edges"]
+            if any(b <= a for a, b in zip(edges, edges[1:])):
+                raise ConfigError(
+                    "Invalid configuration: source.tap.chunks.edges must increase strictly."
+                )
+            if "{chunk_condition}" not in tap["query"]:
+                raise ConfigError(
+                    "Invalid configuration: source.tap.chunks is set, so source.tap.query must "
+                    "contain the placeholder {chunk_condition} (e.g. 'WHERE {chunk_condition}')."
+                )
+
+
+def iteration_seed(base_seed: int, iteration: int) -> int:
+    """Seed of one iteration: independent of n_test, so adding iterations keeps earlier seeds."""
+    digest = hashlib.sha256(f"dimred-flow:{base_seed}:{iteration}".encode()).digest()
+    return int.from_bytes(digest[:4], "big") % 2**31
+
+
+def iteration_seeds(config: dict) -> dict[int, int]:
+    return {i: iteration_seed(config["seed"], i) for i in range(1, config["n_test"] + 1)}
+
+
+def method_batches(n_test: int, jobs: int) -> list[tuple[int, int]]:
+    """Split iterations 1..n_test into at most `jobs` contiguous (first, last) ranges of near-equal size."""
+    jobs = max(1, min(jobs, n_test))
+    size, extra = divmod(n_test, jobs)
+    batches, first = [], 1
+    for job in range(jobs):
+        last = first + size - 1 + (1 if job < extra else 0)
+        batches.append((first, last))
+        first = last + 1
+    return batches
+
+
+def batches_for(config: dict, method: str) -> list[tuple[int, int]]:
+    jobs = config["methods"][method].get("jobs", 1) if method in STOCHASTIC_METHODS else 1
+    return method_batches(config["n_test"], jobs)
+
+
+def batch_of(config: dict, method: str, iteration: int) -> tuple[int, int]:
+    for first, last in batches_for(config, method):
+        if first <= iteration <= last:
+            return first, last
+    raise ValueError(f"iteration {iteration} is outside 1..{config['n_test']}")
+
+
+def _digest(payload) -> str:
+    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+
+
+def data_fingerprint(config: dict) -> str:
+    """What determines the prepared feature matrix (not the seeds, not the staging)."""
+    source = dict(config["source"])
+    if source["kind"] == "file":
+        source.pop("tap")
+    else:
+        source.pop("path")
+    keys = ("derive", "features", "label_column", "color_by", "standardize", "max_rows")
+    return _digest({"source": source, **{key: config[key] for key in keys}})
+
+
+def method_settings(config: dict) -> dict:
+    """Method parameters that change an embedding; job counts only change scheduling."""
+    return {
+        method: {k: v for k, v in params.items() if k != "jobs"}
+        for method, params in config["methods"].items()
+    }
+
+
+def plot_fingerprint(config: dict, iteration: int) -> str:
+    """Identifies what plot `iteration` shows: a stored plot is reused only on an exact match."""
+    return _digest(
+        {
+            "version": __version__,
+            "data": data_fingerprint(config),
+            "methods": method_settings(config),
+            "plot": config["plot"],
+            "seed": iteration_seed(config["seed"], iteration),
+        }
+    )

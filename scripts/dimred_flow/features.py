@@ -1,0 +1,177 @@
+"""The prepare step: derive astrometric features, select, drop incomplete rows, standardise."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from astropy import units as u
+from astropy.table import Table
+
+from dimred_flow.errors import UserError
+
+
+class FeatureError(UserError, ValueError):
+    """A table that does not have what the config asks for."""
+
+
+DERIVATIONS = {
+    "galactocentric_xyz": ("ra", "dec", "parallax"),
+    "absolute_g_magnitude": ("phot_g_mean_mag", "parallax"),
+}
+
+
+def _as_float(table: Table, name: str) -> np.ndarray:
+    column = table[name]
+    values = np.asarray(column, dtype=float)
+    mask = np.ma.getmaskarray(column)
+    return np.where(mask, np.nan, values)
+
+
+def _require(table: Table, names, purpose: str) -> None:
+    missing = [name for name in names if name not in table.colnames]
+    if missing:
+        raise FeatureError(
+            f"The table has no column {', '.join(repr(m) for m in missing)} needed for {purpose}. "
+            f"Available columns: {', '.join(table.colnames)}. Fix the config (features, derive, "
+            "label_column, color_by) or the query."
+        )
+
+
+def derive_features(table: Table, derivations: list[str]) -> Table:
+    """Add derived columns; rows without a positive parallax get NaN and are dropped later."""
+    table = table.copy(copy_data=False)
+    for derivation in derivations:
+        _require(table, DERIVATIONS[derivation], f"derive: {derivation}")
+    with np.errstate(invalid="ignore", divide="ignore"):
+        parallax = _as_float(table, "parallax") if derivations else None
+        usable = parallax > 0 if derivations else None
+        if "galactocentric_xyz" in derivations:
+            from astropy.coordinates import Distance, Galactocentric, SkyCoord
+
+            safe_parallax = np.where(usable, parallax, 1.0)
+            coords = SkyCoord(
+                ra=np.nan_to_num(_as_float(table, "ra")) * u.deg,
+                dec=np.nan_to_num(_as_float(table, "dec")) * u.deg,
+                distance=Distance(parallax=safe_parallax * u.mas),
+            ).transform_to(Galactocentric())
+            for axis, name in (("x", "xgal"), ("y", "ygal"), ("z", "zgal")):
+                values = getattr(coords, axis).to_value(u.kpc)
+                table[name] = np.where(usable, values, np.nan) * u.kpc
+                table[name].description = f"Galactocentric {axis} (astropy defaults) from ra, dec, 1/parallax"
+        if "absolute_g_magnitude" in derivations:
+            g_mag = _as_float(table, "phot_g_mean_mag")
+            values = g_mag + 5 * np.log10(np.where(usable, parallax, np.nan) / 100.0)
+            table["abs_g"] = values * u.mag
+            table["abs_g"].description = "Absolute G magnitude, G + 5 log10(parallax / 100 mas), no extinction"
+    return table
+
+
+@dataclass
+class PreparedFeatures:
+    matrix: np.ndarray
+    feature_names: list[str]
+    row_ids: np.ndarray
+    colour_values: np.ndarray
+    colour_name: str
+    colour_unit: str
+    colour_is_label: bool
+    summary: dict
+
+    def save(self, path) -> None:
+        np.savez(
+            path,
+            matrix=self.matrix,
+            feature_names=np.array(self.feature_names),
+            row_ids=self.row_ids,
+            colour_values=self.colour_values,
+            colour_meta=np.array([self.colour_name, self.colour_unit, str(self.colour_is_label)]),
+        )
+
+
+def load_features(path) -> PreparedFeatures:
+    with np.load(path, allow_pickle=False) as data:
+        name, unit, is_label = (str(x) for x in data["colour_meta"])
+        return PreparedFeatures(
+            matrix=data["matrix"],
+            feature_names=[str(x) for x in data["feature_names"]],
+            row_ids=data["row_ids"],
+            colour_values=data["colour_values"],
+            colour_name=name,
+            colour_unit=unit,
+            colour_is_label=is_label == "True",
+            summary={},
+        )
+
+
+def prepare_features(
+    table: Table,
+    features: list[str],
+    *,
+    derive: list[str],
+    label_column: str | None,
+    color_by: str,
+    standardize: bool,
+    max_rows: int | None,
+) -> PreparedFeatures:
+    if len(table) == 0:
+        raise FeatureError("The table has no rows: check the query or the source file.")
+    table = derive_features(table, derive)
+    colour_name = label_column or color_by
+    _require(table, features, "the configured features")
+    _require(table, [colour_name], "label_column" if label_column else "color_by")
+
+    matrix = np.column_stack([_as_float(table, name) for name in features])
+    complete = np.all(np.isfinite(matrix), axis=1)
+    all_missing = [name for name, column in zip(features, matrix.T) if not np.isfinite(column).any()]
+    if all_missing:
+        raise FeatureError(
+            f"Feature column(s) {', '.join(all_missing)} hold no values (all NULL or NaN): "
+            "remove them from features or fix the query."
+        )
+    kept = np.flatnonzero(complete)
+    if kept.size < 10:
+        raise FeatureError(
+            f"Only {kept.size} of {len(table)} rows have every feature ({', '.join(features)}); "
+            "at least 10 are needed. Choose features with fewer missing values."
+        )
+    if max_rows is not None and kept.size > max_rows:
+        # Evenly spaced rows: deterministic and independent of every seed.
+        kept = kept[np.linspace(0, kept.size - 1, max_rows).round().astype(int)]
+    matrix = matrix[kept]
+    means, stds = matrix.mean(axis=0), matrix.std(axis=0)
+    if standardize:
+        matrix = (matrix - means) / np.where(stds > 0, stds, 1.0)
+
+    colour = table[colour_name]
+    if label_column:
+        colour_values = np.array([str(v) for v in np.asarray(colour)[kept]])
+    else:
+        colour_values = _as_float(table, colour_name)[kept]
+    row_ids = (
+        np.asarray(table["source_id"])[kept].astype(np.int64)
+        if "source_id" in table.colnames
+        else kept.astype(np.int64)
+    )
+    summary = {
+        "rows_in": len(table),
+        "rows_dropped_incomplete": int(len(table) - complete.sum()),
+        "rows_kept": int(kept.size),
+        "subsampled_to": max_rows if max_rows is not None and complete.sum() > max_rows else None,
+        "features": features,
+        "derived": derive,
+        "standardized": standardize,
+        "means": dict(zip(features, means.round(6).tolist())),
+        "stds": dict(zip(features, stds.round(6).tolist())),
+        "colour": colour_name,
+    }
+    return PreparedFeatures(
+        matrix=matrix.astype(np.float64),
+        feature_names=list(features),
+        row_ids=row_ids,
+        colour_values=colour_values,
+        colour_name=colour_name,
+        colour_unit=str(colour.unit) if getattr(colour, "unit", None) is not None else "",
+        colour_is_label=bool(label_column),
+        summary=summary,
+    )

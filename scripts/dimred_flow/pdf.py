@@ -1,0 +1,35 @@
+"""Merge the iteration plots into one PDF: a page and an outline entry per iteration."""
+
+from __future__ import annotations
+
+import io
+import os
+from pathlib import Path
+
+from PIL import Image
+from pypdf import PdfReader, PdfWriter
+
+
+def _png_page(path: Path) -> PdfReader:
+    buffer = io.BytesIO()
+    with Image.open(path) as image:
+        image.convert("RGB").save(buffer, format="PDF", resolution=110.0)
+    buffer.seek(0)
+    return PdfReader(buffer)
+
+
+def merge_plots(pages: list[tuple[Path, str]], out_path: Path, extra_pdfs: list[tuple[Path, str]] = ()) -> None:
+    """`pages`: (png, outline title) in order; `extra_pdfs`: (pdf, outline title) appended after them."""
+    writer = PdfWriter()
+    for source, title in [( _png_page(png), title) for png, title in pages] + [
+        (PdfReader(pdf), title) for pdf, title in extra_pdfs
+    ]:
+        first_page = len(writer.pages)
+        writer.append(source)
+        writer.add_outline_item(title, first_page)
+    writer.add_metadata({"/Title": "dimred-flow: UMAP, PCA and t-SNE projections", "/Creator": "dimred-flow"})
+    out_path = Path(out_path)
+    partial = out_path.with_name(out_path.name + ".partial")
+    with open(partial, "wb") as handle:
+        writer.write(handle)
+    os.replace(partial, out_path)

@@ -1,0 +1,104 @@
+"""The three 2-D projections. Heavy libraries are imported inside the functions that need them,
+so that a job only pays for the method it runs (umap-learn's import alone compiles numba code)."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+
+TSNE_EARLY_EXAGGERATION_ITER = 250
+
+
+def fit_umap(matrix: np.ndarray, seed: int, *, n_neighbors: int, min_dist: float) -> np.ndarray:
+    import umap
+
+    # A random_state makes umap-learn run single-threaded: the price of reproducibility,
+    # paid back by running seeds in parallel jobs.
+    model = umap.UMAP(n_components=2, n_neighbors=n_neighbors, min_dist=min_dist, random_state=seed, n_jobs=1)
+    return model.fit_transform(matrix).astype(np.float32)
+
+
+def fit_pca(matrix: np.ndarray) -> np.ndarray:
+    from sklearn.decomposition import PCA
+
+    # The exact solver has no randomness, so PCA is identical for every seed.
+    return PCA(n_components=2, svd_solver="full").fit_transform(matrix).astype(np.float32)
+
+
+def tsne_affinities(matrix: np.ndarray, *, perplexity: float, seed: int, threads: int):
+    """openTSNE's perplexity affinities (a sparse matrix): computed once, shared by every seed."""
+    from openTSNE.affinity import PerplexityBasedNN
+
+    return PerplexityBasedNN(matrix, perplexity=perplexity, n_jobs=threads, random_state=seed).P
+
+
+def fit_tsne_opentsne(affinities, seed: int, *, n_iter: int, threads: int) -> np.ndarray:
+    from openTSNE import TSNEEmbedding
+    from openTSNE.affinity import PrecomputedAffinities
+    from openTSNE.initialization import random as random_init
+
+    n_rows = affinities.shape[0]
+    embedding = TSNEEmbedding(
+        random_init(n_rows, n_components=2, random_state=seed),
+        # openTSNE scales P in place during early exaggeration; a copy keeps the next seed's
+        # input bit-identical to a fresh process, so batching never changes a result.
+        PrecomputedAffinities(affinities.copy(), normalize=False),
+        # Barnes-Hut below 10,000 rows, FFT interpolation above: the faster of the two at each size.
+        negative_gradient_method="auto",
+        n_jobs=threads,
+        random_state=seed,
+    )
+    embedding = embedding.optimize(
+        n_iter=TSNE_EARLY_EXAGGERATION_ITER, exaggeration=12, momentum=0.5, learning_rate="auto"
+    )
+    embedding = embedding.optimize(n_iter=n_iter, momentum=0.8, learning_rate="auto")
+    return np.asarray(embedding, dtype=np.float32)
+
+
+def fit_tsne_sklearn(matrix: np.ndarray, seed: int, *, perplexity: float, n_iter: int) -> np.ndarray:
+    from sklearn.manifold import TSNE
+
+    # init='pca' (sklearn's default) would give the same embedding for every seed.
+    model = TSNE(
+        n_components=2,
+        perplexity=perplexity,
+        init="random",
+        random_state=seed,
+        max_iter=n_iter + TSNE_EARLY_EXAGGERATION_ITER,
+    )
+    return model.fit_transform(matrix).astype(np.float32)
+
+
+def embedding_name(iteration: int) -> str:
+    return f"iteration_{iteration}.npy"
+
+
+def save_embedding(directory: Path, iteration: int, embedding: np.ndarray) -> Path:
+    path = Path(directory) / embedding_name(iteration)
+    partial = path.with_name(path.name + ".partial.npy")
+    np.save(partial, embedding)
+    os.replace(partial, path)
+    return path
+
+
+def load_embedding(directory: Path, iteration: int) -> np.ndarray:
+    return np.load(Path(directory) / embedding_name(iteration))
+
+
+def run_batch(fit, iterations: list[int], seeds: list[int], out_dir: Path, log=print) -> dict:
+    """Fit one embedding per (iteration, seed) in this process, so one-off costs are paid once."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    timings = {}
+    for iteration, seed in zip(iterations, seeds, strict=True):
+        started = time.perf_counter()
+        save_embedding(out_dir, iteration, fit(seed))
+        timings[iteration] = round(time.perf_counter() - started, 3)
+        log(f"iteration {iteration} (seed {seed}) done in {timings[iteration]} s")
+    record = {"iterations": iterations, "seeds": seeds, "seconds": timings}
+    (out_dir / "seeds.json").write_text(json.dumps(record, indent=2))
+    return record

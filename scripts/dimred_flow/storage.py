@@ -1,0 +1,226 @@
+"""Plot staging through fsspec: s3fs for 's3://' URLs, the local filesystem otherwise.
+
+Layout under the storage root, per user folder:
+    {root}/{user_folder}/projections_comparison_{i}.png        the plot
+    {root}/{user_folder}/projections_comparison_{i}.json       its record: fingerprint, seed, sha256, size
+The record is written last, so a plot counts as stored only once it is complete and verified.
+Credentials come from the environment only and never appear in a message.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import fsspec
+
+from dimred_flow.errors import UserError
+
+CREDENTIAL_VARIABLES = (("access_key", "secret_key"), ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"))
+INCOMING = ".incoming"
+
+
+class StorageError(UserError, RuntimeError):
+    """A storage problem, phrased as what went wrong and how to fix it."""
+
+
+@dataclass(frozen=True)
+class Storage:
+    fs: fsspec.AbstractFileSystem
+    root: str
+    description: str
+
+    def key(self, user_folder: str, name: str) -> str:
+        return f"{self.root}/{user_folder}/{name}"
+
+
+def plot_name(iteration: int) -> str:
+    return f"projections_comparison_{iteration}.png"
+
+
+def record_name(iteration: int) -> str:
+    return f"projections_comparison_{iteration}.json"
+
+
+def credentials_from_environment(environ=os.environ) -> tuple[str, str]:
+    for key_var, secret_var in CREDENTIAL_VARIABLES:
+        key, secret = environ.get(key_var), environ.get(secret_var)
+        if key and secret:
+            return key, secret
+        if key or secret:
+            missing = secret_var if key else key_var
+            raise StorageError(
+                f"S3 credentials are incomplete: {missing} is not set. "
+                f"Set both {key_var} and {secret_var} in the environment."
+            )
+    raise StorageError(
+        "No S3 credentials in the environment: set access_key and secret_key "
+        "(as REANA secrets provide them) or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY."
+    )
+
+
+def open_storage(url: str, endpoint_url: str | None = None, environ=os.environ) -> Storage:
+    if url.startswith("s3://"):
+        import s3fs
+
+        key, secret = credentials_from_environment(environ)
+        client_kwargs = {"endpoint_url": endpoint_url} if endpoint_url else {}
+        fs = s3fs.S3FileSystem(
+            key=key,
+            secret=secret,
+            client_kwargs=client_kwargs,
+            config_kwargs={"connect_timeout": 5, "read_timeout": 60, "retries": {"max_attempts": 3}},
+            retries=3,
+            skip_instance_cache=True,
+            use_listings_cache=False,
+        )
+        where = f"{url} at {endpoint_url}" if endpoint_url else url
+        return Storage(fs, url[len("s3://") :].rstrip("/"), where)
+    if "://" in url and not url.startswith("file://"):
+        raise StorageError(f"Unsupported storage URL {url!r}: use 's3://bucket/prefix' or a local directory.")
+    root = Path(url.removeprefix("file://")).resolve()
+    return Storage(fsspec.filesystem("file"), root.as_posix(), f"local directory {root}")
+
+
+def _explain(storage: Storage, error: Exception, action: str) -> StorageError:
+    """Translate an fsspec/s3fs/botocore failure into one sentence with the fix."""
+    text = f"{type(error).__name__}: {error}"
+    lowered = text.lower()
+    if isinstance(error, PermissionError) or any(
+        word in lowered for word in ("accessdenied", "invalidaccesskeyid", "signaturedoesnotmatch", "forbidden")
+    ):
+        return StorageError(
+            f"{storage.description} rejected the credentials while trying to {action}: check access_key and "
+            "secret_key (or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY) and the bucket's permissions."
+        )
+    if "nosuchbucket" in lowered or "bucket does not exist" in lowered:
+        return StorageError(
+            f"The bucket of {storage.description} does not exist: create it, or set storage.create_bucket: true."
+        )
+    if any(word in lowered for word in ("connect", "endpoint", "timed out", "timeout", "unreachable")):
+        return StorageError(
+            f"Cannot reach {storage.description} while trying to {action} ({type(error).__name__}): "
+            "check storage.endpoint_url and that the object store is running, then rerun; finished work is kept."
+        )
+    return StorageError(f"Storage failure while trying to {action} on {storage.description}: {text}")
+
+
+def file_sha256(path: str | Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def file_sha256_bytes(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def check_storage(storage: Storage, create_bucket: bool = False) -> None:
+    """Fail fast, before any compute, when the storage is unreachable, missing or refuses us."""
+    try:
+        if storage.fs.exists(storage.root):
+            storage.fs.ls(storage.root, detail=False)
+            return
+        bucket = storage.root.split("/")[0]
+        if isinstance(storage.fs, fsspec.implementations.local.LocalFileSystem):
+            storage.fs.makedirs(storage.root, exist_ok=True)
+            return
+        if not storage.fs.exists(bucket):
+            if not create_bucket:
+                raise StorageError(
+                    f"The bucket '{bucket}' of {storage.description} does not exist: create it, "
+                    "or set storage.create_bucket: true."
+                )
+            storage.fs.mkdir(bucket)
+    except StorageError:
+        raise
+    except Exception as error:  # noqa: BLE001 - every backend failure becomes one clear message
+        raise _explain(storage, error, "list the storage") from None
+
+
+def list_stored_plots(storage: Storage, user_folder: str, fingerprints: dict[int, str]) -> dict[int, dict]:
+    """Iterations whose plot is stored with the expected fingerprint, mapped to their records."""
+    folder = f"{storage.root}/{user_folder}"
+    stored = {}
+    try:
+        if not storage.fs.exists(folder):
+            return stored
+        names = {Path(path).name for path in storage.fs.ls(folder, detail=False)}
+        for iteration, fingerprint in fingerprints.items():
+            if record_name(iteration) not in names or plot_name(iteration) not in names:
+                continue
+            record = json.loads(storage.fs.cat_file(storage.key(user_folder, record_name(iteration))))
+            if record.get("fingerprint") == fingerprint:
+                stored[iteration] = record
+    except Exception as error:  # noqa: BLE001
+        raise _explain(storage, error, f"list {user_folder}/") from None
+    return stored
+
+
+def _put_atomically(storage: Storage, local_path: Path, key: str) -> None:
+    """Upload to a temporary key and move it into place: the final key never holds a partial object."""
+    temporary = f"{storage.root}/{INCOMING}/{uuid.uuid4().hex}-{Path(key).name}"
+    storage.fs.makedirs(f"{storage.root}/{INCOMING}", exist_ok=True)
+    storage.fs.put_file(str(local_path), temporary)
+    try:
+        storage.fs.makedirs(key.rsplit("/", 1)[0], exist_ok=True)
+        storage.fs.mv(temporary, key)
+    finally:
+        if storage.fs.exists(temporary):
+            storage.fs.rm(temporary)
+
+
+def _verify(storage: Storage, key: str, size: int, sha256: str) -> None:
+    info = storage.fs.info(key)
+    if info["size"] != size:
+        raise StorageError(f"Upload of {key} is {info['size']} bytes in storage instead of {size}; rerun to retry.")
+    if file_sha256_bytes(storage.fs.cat_file(key)) != sha256:
+        raise StorageError(f"Upload of {key} does not match its checksum in storage; rerun to retry.")
+
+
+def upload_plot(storage: Storage, user_folder: str, iteration: int, local_plot: Path, record: dict) -> dict:
+    """Upload one plot and then its record; return the record with size and checksum."""
+    local_plot = Path(local_plot)
+    record = {**record, "sha256": file_sha256(local_plot), "size": local_plot.stat().st_size}
+    plot_key = storage.key(user_folder, plot_name(iteration))
+    record_key = storage.key(user_folder, record_name(iteration))
+    record_file = local_plot.with_suffix(".record.json")
+    record_file.write_text(json.dumps(record, indent=2, sort_keys=True))
+    try:
+        _put_atomically(storage, local_plot, plot_key)
+        _verify(storage, plot_key, record["size"], record["sha256"])
+        _put_atomically(storage, record_file, record_key)
+    except StorageError:
+        raise
+    except Exception as error:  # noqa: BLE001
+        raise _explain(storage, error, f"upload {plot_key}") from None
+    finally:
+        record_file.unlink(missing_ok=True)
+    return {**record, "key": plot_key}
+
+
+def download_plot(storage: Storage, user_folder: str, iteration: int, destination: Path, record: dict) -> dict:
+    """Download one stored plot, verify it against its record, and move it into place."""
+    destination = Path(destination)
+    plot_key = storage.key(user_folder, plot_name(iteration))
+    partial = destination.with_name(destination.name + ".partial")
+    try:
+        storage.fs.get_file(plot_key, str(partial))
+    except Exception as error:  # noqa: BLE001
+        partial.unlink(missing_ok=True)
+        raise _explain(storage, error, f"download {plot_key}") from None
+    actual = file_sha256(partial)
+    if actual != record["sha256"]:
+        partial.unlink()
+        raise StorageError(
+            f"{plot_key} does not match its recorded checksum (expected {record['sha256'][:12]}…, "
+            f"got {actual[:12]}…); it was not merged. Delete it from storage and rerun to recompute it."
+        )
+    os.replace(partial, destination)
+    return {**record, "key": plot_key}

@@ -1,0 +1,648 @@
+"""Fetch tables from a TAP service (sync or async) with retries, overflow checks and
+Parquet output that keeps units and NULLs.
+
+Public API (used by the workflow's fetch rule):
+
+    fetch_table(url, query, maxrec=..., mode="auto", ...) -> (astropy Table, provenance dict)
+    chunk_conditions(column, edges) -> ["col >= a AND col < b", ...]
+    render_chunk_query(query, condition) -> query with '{chunk_condition}' substituted
+    table_to_parquet(table, path) / read_parquet_table(path)
+    concatenate_parquet(paths, out_path)
+
+Every failure surfaces as :class:`TapError` with one readable message (what failed,
+where, and the config key that fixes it); no stack traces in messages.
+
+Timeout semantics: ``timeout`` bounds the *whole* fetch (all attempts, async
+waiting included). Each HTTP request gets at most the time that is left; a
+service that accepts connections but never answers ends with TapError when
+``timeout`` has passed. ``retries`` is the number of re-tries after the first
+attempt (so at most ``retries + 1`` attempts), with exponential backoff
+``backoff * 2**(n-1)`` seconds between them, never sleeping past the deadline.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import os
+import re
+import socket
+import tempfile
+import time
+import warnings
+from pathlib import Path
+from typing import Iterable
+
+import requests
+
+__all__ = [
+    "TapError",
+    "fetch_table",
+    "chunk_conditions",
+    "render_chunk_query",
+    "table_to_parquet",
+    "read_parquet_table",
+    "concatenate_parquet",
+]
+
+CHUNK_PLACEHOLDER = "{chunk_condition}"
+
+# connect phase of a request never waits longer than this (the read phase may
+# use all the remaining time), so an unreachable host is retried within the deadline
+_CONNECT_TIMEOUT_CAP = 10.0
+
+# words in a UWS error summary / DALQueryError that mark a transient, server-side problem
+_TRANSIENT_WORDS = re.compile(
+    r"temporar|unavailable|overload|too many|try again|retry|timed? ?out|timeout|"
+    r"connection (?:reset|refused|closed|aborted)|server (?:busy|shutting)|"
+    r"out of memory|cannot allocate|deadlock|canceling statement|could not connect",
+    re.IGNORECASE,
+)
+
+
+class TapError(Exception):
+    """One readable message naming the problem and the fix; never a traceback dump."""
+
+
+class _Transient(Exception):
+    """Internal: an attempt failed for a reason worth retrying."""
+
+    def __init__(self, what: str, *, is_timeout: bool = False):
+        super().__init__(what)
+        self.what = what
+        self.is_timeout = is_timeout
+
+
+class _Permanent(Exception):
+    """Internal: an attempt failed for a reason that retrying will not fix."""
+
+
+class _DeadlineSession(requests.Session):
+    """requests session that applies the time left before ``deadline`` to every request.
+
+    pyvo passes its own ``session``'s requests through here, so sync queries, job
+    submission, polling, result download and job deletion are all bounded.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.deadline: float | None = None
+        try:
+            from pyvo.utils.http import USER_AGENT  # type: ignore
+
+            self.headers["User-Agent"] = "dimred-flow " + USER_AGENT
+        except Exception:  # pragma: no cover - cosmetic only
+            pass
+
+    def remaining(self) -> float:
+        if self.deadline is None:
+            return float("inf")
+        return self.deadline - time.monotonic()
+
+    def request(self, method, url, **kwargs):  # type: ignore[override]
+        left = self.remaining()
+        if left <= 0:
+            raise requests.exceptions.ReadTimeout(f"deadline reached before {method} {url}")
+        asked = kwargs.get("timeout")
+        read = left
+        if isinstance(asked, (int, float)) and asked > 0:
+            read = min(read, float(asked))
+        elif isinstance(asked, tuple) and len(asked) == 2 and asked[1]:
+            read = min(read, float(asked[1]))
+        kwargs["timeout"] = (min(_CONNECT_TIMEOUT_CAP, read), read)
+        return super().request(method, url, **kwargs)
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _utc_now_iso() -> str:
+    return _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _one_line(text: object, limit: int = 600) -> str:
+    s = " ".join(str(text).split())
+    return s if len(s) <= limit else s[: limit - 3] + "..."
+
+
+def _cause_chain(exc: BaseException) -> list[BaseException]:
+    """exc plus everything it wraps (pyvo .cause, __cause__, __context__, requests args)."""
+    seen: list[BaseException] = []
+    todo = [exc]
+    while todo:
+        e = todo.pop()
+        if e is None or any(e is s for s in seen) or len(seen) > 20:
+            continue
+        seen.append(e)
+        for nxt in (getattr(e, "cause", None), e.__cause__, e.__context__):
+            if isinstance(nxt, BaseException):
+                todo.append(nxt)
+        for a in getattr(e, "args", ()):
+            if isinstance(a, BaseException):
+                todo.append(a)
+        reason = getattr(e, "reason", None)  # urllib3 MaxRetryError.reason
+        if isinstance(reason, BaseException):
+            todo.append(reason)
+    return seen
+
+
+def _classify(exc: BaseException) -> Exception:
+    """Turn an exception from pyvo/requests into _Transient or _Permanent."""
+    import urllib3.exceptions as u3
+    from pyvo.dal.exceptions import DALFormatError, DALQueryError, DALServiceError
+
+    if isinstance(exc, (_Transient, _Permanent)):
+        return exc
+    chain = _cause_chain(exc)
+
+    # connection-level failures -> transient (checked first: urllib3's NewConnectionError
+    # subclasses ConnectTimeoutError although it means "refused"/"unreachable")
+    if any(isinstance(e, (ConnectionRefusedError, u3.NewConnectionError)) for e in chain):
+        refused = any(isinstance(e, ConnectionRefusedError) for e in chain) or \
+            any("refused" in str(e).lower() for e in chain)
+        return _Transient("connection refused (nothing listens there?)" if refused
+                          else "could not connect (host unreachable or unknown?)")
+    # timeouts (read or connect) -> transient, flagged so the deadline logic can report them
+    for e in chain:
+        if isinstance(e, (requests.exceptions.Timeout, u3.TimeoutError, socket.timeout, TimeoutError)):
+            return _Transient("no answer in time (timeout)", is_timeout=True)
+    for e in chain:
+        if isinstance(e, (requests.exceptions.ConnectionError, requests.exceptions.ChunkedEncodingError,
+                          u3.ProtocolError, ConnectionError)):
+            return _Transient(f"connection failed ({type(e).__name__}: {_one_line(e, 160)})")
+
+    if isinstance(exc, DALQueryError):
+        msg = _one_line(exc.reason or exc)
+        if _TRANSIENT_WORDS.search(msg):
+            return _Transient(f"service reported a transient error: {msg}")
+        return _Permanent(msg)
+
+    if isinstance(exc, DALServiceError):
+        code = exc.code or 0
+        msg = _one_line(exc.reason or exc)
+        if code >= 500 or code in (408, 429):
+            return _Transient(f"HTTP {code} from the service ({msg})")
+        if code:
+            return _Permanent(f"HTTP {code} from the service: {msg}")
+        return _Transient(f"service error: {msg}")
+
+    if isinstance(exc, DALFormatError):
+        return _Permanent(
+            "the service's answer is not a valid VOTable "
+            f"({_one_line(exc.reason or exc, 200)}); is the URL a TAP service base URL (ending e.g. in /tap)?"
+        )
+    return _Permanent(f"{type(exc).__name__}: {_one_line(exc)}")
+
+
+def _column_provenance(result) -> list[dict]:
+    cols = []
+    for f in result.fielddescs:
+        unit = getattr(f, "unit", None)
+        cols.append({
+            "name": f.name,
+            "unit": None if unit is None else str(unit),
+            "ucd": getattr(f, "ucd", None),
+            "datatype": getattr(f, "datatype", None),
+            "description": getattr(f, "description", None),
+        })
+    return cols
+
+
+def _run_sync(service, query: str, maxrec: int | None):
+    kwargs = {} if maxrec is None else {"maxrec": maxrec}
+    return service.run_sync(query, **kwargs)
+
+
+def _run_async(service, session: _DeadlineSession, query: str, maxrec: int | None):
+    kwargs = {} if maxrec is None else {"maxrec": maxrec}
+    job = service.submit_job(query, **kwargs)
+    try:
+        job.run()
+        interval = 0.2
+        while True:
+            phase = job.phase  # one GET of the job (bounded by the session deadline)
+            if phase in ("COMPLETED", "ERROR", "ABORTED"):
+                break
+            if phase not in ("PENDING", "QUEUED", "EXECUTING", "RUN", "UNKNOWN", "HELD", "SUSPENDED"):
+                raise _Transient(f"async job {job.url} in unexpected phase {phase}")
+            left = session.remaining()
+            if left <= 0:
+                raise _Transient(f"async job still {phase} when the timeout was reached", is_timeout=True)
+            time.sleep(min(interval, max(left, 0.01)))
+            interval = min(interval * 1.5, 5.0)
+        if phase != "COMPLETED":
+            job.raise_if_error()  # DALQueryError with the service's message
+            raise _Transient(f"async job ended in phase {phase} without an error message")
+        return job.fetch_result()
+    finally:
+        saved = session.deadline
+        session.deadline = time.monotonic() + 5.0  # a short grace period for cleanup
+        try:
+            if job.url is not None:
+                if job.phase in ("PENDING", "QUEUED", "EXECUTING", "RUN"):
+                    job.abort()
+                job.delete()
+        except Exception:
+            pass  # cleanup is best effort; the service expires jobs itself
+        finally:
+            session.deadline = saved
+
+
+# --------------------------------------------------------------------------- public API
+
+
+def fetch_table(url: str, query: str, *, maxrec: int | None, mode: str = "auto",
+                async_threshold: int = 20000, timeout: float = 300.0, retries: int = 3,
+                backoff: float = 2.0, on_overflow: str = "fail", allow_empty: bool = False):
+    """Run ADQL ``query`` on the TAP service at ``url``.
+
+    mode: "sync", "async" or "auto" (async when maxrec is None or maxrec > async_threshold).
+    Returns ``(table, provenance)``; the table keeps masked (NULL) values masked.
+    provenance keys: service_url, query, maxrec, mode, row_count, overflow,
+    truncated_warning, columns [{name, unit, ucd, datatype, description}],
+    fetched_at (UTC ISO 8601 'Z'), attempts.
+    ``allow_empty=True`` returns an empty table instead of raising (for chunks).
+    Raises TapError for every failure.
+    """
+    import pyvo
+
+    if mode not in ("sync", "async", "auto"):
+        raise TapError(f"source.tap.mode must be 'sync', 'async' or 'auto', not {mode!r}")
+    if on_overflow not in ("fail", "warn"):
+        raise TapError(f"on_overflow must be 'fail' or 'warn', not {on_overflow!r}")
+    if maxrec is not None and (not isinstance(maxrec, int) or isinstance(maxrec, bool) or maxrec <= 0):
+        raise TapError(f"source.tap.maxrec must be a positive integer or null, not {maxrec!r}")
+    if not isinstance(url, str) or not url.startswith(("http://", "https://")):
+        raise TapError(f"TAP service URL must start with http:// or https://, got {url!r} (config key source.tap.url)")
+    if not query or not str(query).strip():
+        raise TapError("the ADQL query is empty (config key source.tap.query)")
+    if timeout is None or timeout <= 0:
+        raise TapError(f"source.tap.timeout must be a positive number of seconds, not {timeout!r}")
+    retries = max(0, int(retries))
+
+    used_mode = mode
+    if mode == "auto":
+        used_mode = "async" if (maxrec is None or maxrec > async_threshold) else "sync"
+
+    session = _DeadlineSession()
+    session.deadline = time.monotonic() + float(timeout)
+    service = pyvo.dal.TAPService(url, session=session)
+
+    attempts = 0
+    last: _Transient | None = None
+    result = None
+    try:
+        while True:
+            attempts += 1
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")  # overflow/VOTable warnings are handled below
+                    if used_mode == "sync":
+                        result = _run_sync(service, query, maxrec)
+                    else:
+                        result = _run_async(service, session, query, maxrec)
+                break
+            except Exception as exc:  # noqa: BLE001 - classified below
+                err = _classify(exc)
+            if isinstance(err, _Permanent):
+                raise TapError(
+                    f"TAP query failed at {url}: {err}\n"
+                    f"Query was:\n{query}\n"
+                    "Fix the ADQL in the config (source.tap.query) and run again."
+                ) from None
+            last = err
+            left = session.remaining()
+            if err.is_timeout and left <= 0:
+                raise TapError(
+                    f"TAP service {url} did not answer within {timeout:g} s ({used_mode} mode, "
+                    f"{attempts} attempt{'s' if attempts > 1 else ''}): {err.what}. "
+                    "Check the URL and the service status; for a slow service or a big query "
+                    "raise source.tap.timeout (or use source.tap.mode: async)."
+                ) from None
+            if attempts > retries:
+                break
+            delay = backoff * (2 ** (attempts - 1))
+            if delay >= left:
+                break
+            time.sleep(delay)
+    finally:
+        session.close()
+
+    if result is None:
+        assert last is not None
+        left = session.remaining()
+        why = "timeout reached" if left <= 0 or last.is_timeout else "retries exhausted"
+        raise TapError(
+            f"TAP service {url} failed {attempts} time{'s' if attempts > 1 else ''} ({why}; "
+            f"{used_mode} mode): {last.what}. Check the URL (source.tap.url) and the service "
+            "status; if the service is only slow or flaky, raise source.tap.timeout / source.tap.retries."
+        )
+
+    table = result.to_table()
+    n = len(table)
+    status = (getattr(result, "query_status", None) or "OK").upper()
+    overflow = status == "OVERFLOW"
+    truncated_warning = None
+    if overflow:
+        limit = f"maxrec={maxrec}" if maxrec is not None else "the service's default MAXREC"
+        truncated_warning = (
+            f"TAP service {url} truncated the result to {n} rows ({limit}, QUERY_STATUS=OVERFLOW); "
+            "the table is incomplete."
+        )
+        if on_overflow == "fail":
+            raise TapError(
+                f"TAP result truncated: {n} rows came back with {limit} and the service flagged "
+                f"QUERY_STATUS=OVERFLOW at {url}. Raise source.tap.maxrec above the expected row count "
+                "(some services, DaCHS among them, also flag OVERFLOW when the count equals maxrec exactly), "
+                "set it to null to use async mode with the service's limit, or split the query into chunks."
+            )
+    if n == 0 and not allow_empty:
+        raise TapError(
+            f"query returned no rows from {url}. Check the table name and the WHERE clause "
+            f"(config key source.tap.query). Query was:\n{query}"
+        )
+
+    provenance = {
+        "service_url": url,
+        "query": query,
+        "maxrec": maxrec,
+        "mode": used_mode,
+        "row_count": n,
+        "overflow": overflow,
+        "truncated_warning": truncated_warning,
+        "columns": _column_provenance(result),
+        "fetched_at": _utc_now_iso(),
+        "attempts": attempts,
+    }
+    return table, provenance
+
+
+_IDENT = re.compile(r'^(?:[A-Za-z_][A-Za-z0-9_]*|"[^"]+")(?:\.(?:[A-Za-z_][A-Za-z0-9_]*|"[^"]+"))*$')
+
+
+def _adql_number(v) -> str:
+    if isinstance(v, bool):
+        raise TapError(f"chunk edge {v!r} is not a number")
+    try:
+        import numpy as np
+
+        if isinstance(v, np.integer):
+            v = int(v)
+        elif isinstance(v, np.floating):
+            v = float(v)
+    except ImportError:  # pragma: no cover
+        pass
+    if isinstance(v, int):
+        return str(v)
+    if isinstance(v, float):
+        if v != v or v in (float("inf"), float("-inf")):
+            raise TapError(f"chunk edge {v!r} is not a finite number")
+        return str(int(v)) if v.is_integer() and abs(v) < 1e15 else repr(v)
+    raise TapError(f"chunk edge {v!r} is not a number")
+
+
+def chunk_conditions(column: str, edges: list) -> list[str]:
+    """ADQL conditions ``col >= a AND col < b`` for consecutive edges; the last one is
+    ``col >= a AND col <= b`` (inclusive of the upper edge)."""
+    if not isinstance(column, str) or not _IDENT.match(column.strip()):
+        raise TapError(f"chunk column {column!r} is not a valid ADQL column name")
+    column = column.strip()
+    edges = list(edges)
+    if len(edges) < 2:
+        raise TapError(f"chunk edges need at least two values, got {edges!r}")
+    lits = [_adql_number(e) for e in edges]
+    for a, b in zip(edges, edges[1:]):
+        if not b > a:
+            raise TapError(f"chunk edges must be strictly increasing, got {edges!r}")
+    out = []
+    for i in range(len(edges) - 1):
+        op = "<=" if i == len(edges) - 2 else "<"
+        out.append(f"{column} >= {lits[i]} AND {column} {op} {lits[i + 1]}")
+    return out
+
+
+def render_chunk_query(query: str, condition: str) -> str:
+    """Substitute the placeholder ``{chunk_condition}`` in ``query`` with ``(condition)``."""
+    if CHUNK_PLACEHOLDER not in query:
+        raise TapError(
+            f"chunked fetch needs the placeholder {CHUNK_PLACEHOLDER} in the ADQL query "
+            "(config key source.tap.query), e.g. '... WHERE {chunk_condition} AND parallax > 0'"
+        )
+    return query.replace(CHUNK_PLACEHOLDER, f"({condition})")
+
+
+def _atomic_target(path) -> tuple[Path, str]:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=str(path.parent))
+    os.close(fd)
+    return path, tmp
+
+
+_META_COLUMNS = b"dimred_flow.columns"
+_META_TABLE = b"dimred_flow.table_meta"
+
+
+def _jsonable(v):
+    """v if it survives JSON (plain scalars, lists, dicts), else None."""
+    import json
+
+    try:
+        json.dumps(v)
+        return v
+    except (TypeError, ValueError):
+        return None
+
+
+def _table_to_arrow(table):
+    """astropy Table -> pyarrow Table: masked entries become nulls; units, UCDs and
+    descriptions go to the field metadata and to a JSON blob in the schema metadata."""
+    import json
+
+    import numpy as np
+    import pyarrow as pa
+
+    arrays, fields, colmeta = [], [], {}
+    for name in table.colnames:
+        col = table[name]
+        masked = hasattr(col, "mask")
+        data = np.ma.getdata(col)
+        data = np.asarray(data)
+        mask = np.ma.getmaskarray(col) if masked else None
+        if mask is not None and mask.ndim > 1:  # array column: null the row if all masked
+            mask = mask.reshape(len(mask), -1).all(axis=1)
+        if mask is not None and not mask.any():
+            mask = None
+        if data.dtype.kind in "biuf" and data.dtype.byteorder not in ("=", "|"):
+            data = data.astype(data.dtype.newbyteorder("="))
+        if data.dtype.kind == "S":
+            data = np.char.decode(data, "utf-8", errors="replace")
+        if data.ndim > 1:
+            flat = data.reshape(len(data), -1)
+            values = pa.array(flat.ravel())
+            arr = pa.FixedSizeListArray.from_arrays(values, flat.shape[1])
+            if mask is not None:
+                arr = pa.array(arr.to_pylist(), type=arr.type, mask=mask)
+        elif data.dtype.kind in "biuf":
+            arr = pa.array(data, mask=mask)
+        else:  # str / object
+            arr = pa.array([None if (mask is not None and mask[i]) else (None if v is None else str(v))
+                            for i, v in enumerate(data.tolist())], type=pa.string())
+        unit = None if getattr(col, "unit", None) is None else col.unit.to_string()
+        ucd = (col.meta or {}).get("ucd") if hasattr(col, "meta") else None
+        desc = getattr(col, "description", None)
+        fmeta = {k: str(v) for k, v in (("unit", unit), ("ucd", ucd), ("description", desc)) if v}
+        fields.append(pa.field(name, arr.type, nullable=True, metadata=fmeta or None))
+        arrays.append(arr)
+        meta = {k: _jsonable(v) for k, v in (getattr(col, "meta", None) or {}).items()}
+        colmeta[name] = {
+            "unit": unit, "description": desc,
+            "format": getattr(col, "format", None) if isinstance(getattr(col, "format", None), str) else None,
+            "meta": {k: v for k, v in meta.items() if v is not None},
+            "masked": bool(masked),
+            "dtype": data.dtype.str if data.dtype.kind in "biuf" else None,
+        }
+    tmeta = {str(k): _jsonable(v) for k, v in table.meta.items()}
+    schema = pa.schema(fields, metadata={
+        _META_COLUMNS: json.dumps(colmeta).encode(),
+        _META_TABLE: json.dumps({k: v for k, v in tmeta.items() if v is not None}).encode(),
+    })
+    return pa.Table.from_arrays(arrays, schema=schema)
+
+
+def _arrow_to_table(pa_table):
+    """pyarrow Table (written by _table_to_arrow or any Parquet) -> astropy Table with
+    nulls masked and units/UCDs/descriptions restored."""
+    import json
+
+    import numpy as np
+    import pyarrow as pa
+    from astropy.table import Column, MaskedColumn, Table
+
+    md = pa_table.schema.metadata or {}
+    colmeta = json.loads(md.get(_META_COLUMNS, b"{}"))
+    tmeta = json.loads(md.get(_META_TABLE, b"{}"))
+    out = Table(meta=tmeta)
+    for name in pa_table.column_names:
+        arr = pa_table.column(name).combine_chunks()
+        info = colmeta.get(name, {})
+        nulls = arr.null_count > 0
+        t = arr.type
+        if pa.types.is_floating(t) or pa.types.is_integer(t) or pa.types.is_boolean(t):
+            mask = np.asarray(arr.is_null().to_numpy(zero_copy_only=False)) if nulls else None
+            fill = False if pa.types.is_boolean(t) else 0
+            data = arr.fill_null(fill).to_numpy(zero_copy_only=False) if nulls else \
+                arr.to_numpy(zero_copy_only=False)
+            if info.get("dtype"):
+                data = data.astype(np.dtype(info["dtype"]).newbyteorder("="), copy=False)
+        elif pa.types.is_fixed_size_list(t):
+            vals = arr.to_pylist()
+            mask = np.array([v is None for v in vals]) if nulls else None
+            width = t.list_size
+            data = np.array([v if v is not None else [0] * width for v in vals])
+        else:
+            vals = arr.to_pylist()
+            mask = np.array([v is None for v in vals]) if nulls else None
+            data = np.array(["" if v is None else str(v) for v in vals], dtype=str)
+        fmeta = {k.decode(): v.decode() for k, v in (pa_table.schema.field(name).metadata or {}).items()}
+        unit = info.get("unit", fmeta.get("unit"))
+        desc = info.get("description", fmeta.get("description"))
+        meta = dict(info.get("meta") or {})
+        if "ucd" not in meta and fmeta.get("ucd"):
+            meta["ucd"] = fmeta["ucd"]
+        kw = dict(name=name, unit=unit or None, description=desc, meta=meta)
+        if info.get("format"):
+            kw["format"] = info["format"]
+        if mask is not None or info.get("masked"):
+            col = MaskedColumn(data, mask=mask if mask is not None else False, **kw)
+        else:
+            col = Column(data, **kw)
+        out.add_column(col)
+    return out
+
+
+def table_to_parquet(table, path) -> None:
+    """Write ``table`` as Parquet, atomically (temp file + os.replace).
+
+    Masked (NULL) values become Parquet nulls (not NaN, not zeros); units, UCDs and
+    descriptions are stored in the Arrow field metadata and, for the exact round trip
+    via read_parquet_table, as JSON in the schema metadata. (astropy's own
+    format='parquet' writer is not used: it writes masked values as NaN/fill values.)
+    """
+    import pyarrow.parquet as pq
+
+    path, tmp = _atomic_target(path)
+    try:
+        pq.write_table(_table_to_arrow(table), tmp)
+        os.replace(tmp, path)
+    except Exception as exc:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        if isinstance(exc, TapError):
+            raise
+        raise TapError(f"could not write Parquet file {path}: {type(exc).__name__}: {_one_line(exc)}") from None
+
+
+def read_parquet_table(path):
+    """Read a Parquet file written by table_to_parquet / concatenate_parquet back into an
+    astropy Table (units restored, nulls as masked values)."""
+    import pyarrow.parquet as pq
+
+    try:
+        return _arrow_to_table(pq.read_table(str(path)))
+    except FileNotFoundError:
+        raise TapError(f"Parquet file {path} does not exist") from None
+    except Exception as exc:
+        raise TapError(f"could not read Parquet file {path}: {type(exc).__name__}: {_one_line(exc)}") from None
+
+
+def concatenate_parquet(paths: Iterable, out_path) -> None:
+    """Concatenate Parquet files with the same columns into ``out_path``, streaming one
+    row group at a time. The first file's schema (with astropy's unit metadata) is kept."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    paths = [Path(p) for p in paths]
+    if not paths:
+        raise TapError("concatenate_parquet: no input files")
+    out_path, tmp = _atomic_target(out_path)
+    writer = None
+    try:
+        schema = pq.read_schema(paths[0])
+        writer = pq.ParquetWriter(tmp, schema)
+        for p in paths:
+            pf = pq.ParquetFile(p)
+            other = pf.schema_arrow
+            if other.names != schema.names:
+                raise TapError(
+                    f"cannot concatenate {p}: its columns {other.names} differ from {paths[0]}'s {schema.names}"
+                )
+            for i in range(pf.num_row_groups):
+                part = pf.read_row_group(i)
+                if not part.schema.equals(schema, check_metadata=False):
+                    try:
+                        part = part.cast(schema)
+                    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, ValueError) as exc:
+                        raise TapError(
+                            f"cannot concatenate {p}: column types differ from {paths[0]} ({_one_line(exc, 200)})"
+                        ) from None
+                else:
+                    part = part.replace_schema_metadata(schema.metadata)
+                writer.write_table(part)
+        writer.close()
+        writer = None
+        os.replace(tmp, out_path)
+    except Exception as exc:
+        if writer is not None:
+            try:
+                writer.close()
+            except Exception:
+                pass
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        if isinstance(exc, TapError):
+            raise
+        raise TapError(f"could not concatenate Parquet files into {out_path}: "
+                       f"{type(exc).__name__}: {_one_line(exc)}") from None

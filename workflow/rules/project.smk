@@ -1,0 +1,152 @@
+rule compute_tsne_affinities:
+    input:
+        features="results/data/features.npz",
+    output:
+        affinities="results/data/tsne_affinities.npz",
+    params:
+        perplexity=float(TSNE["perplexity"]),
+        seed=int(config["seed"]),
+    log:
+        "logs/compute_tsne_affinities.log",
+    benchmark:
+        "results/benchmarks/compute_tsne_affinities.tsv"
+    threads: 2
+    resources:
+        mem_mb=4000,
+        runtime=30,
+    conda:
+        f"{ENVS}/reduce.yaml"
+    container:
+        CONTAINER
+    shell:
+        "python {SCRIPTS}/compute_tsne_affinities.py --features {input.features}"
+        " --perplexity {params.perplexity} --seed {params.seed} --threads {threads}"
+        " --out {output.affinities} 2> {log}"
+
+
+rule project_umap:
+    input:
+        features="results/data/features.npz",
+    output:
+        embeddings=directory("results/embeddings/umap/iterations_{first}-{last}"),
+    params:
+        batch=batch_args,
+        n_neighbors=int(config["methods"]["umap"]["n_neighbors"]),
+        min_dist=float(config["methods"]["umap"]["min_dist"]),
+        numba_cache=".cache/numba",
+    log:
+        "logs/project_umap/iterations_{first}-{last}.log",
+    benchmark:
+        "results/benchmarks/project_umap/iterations_{first}-{last}.tsv"
+    # umap-learn runs single-threaded once a random_state is set.
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=60,
+    conda:
+        f"{ENVS}/reduce.yaml"
+    container:
+        CONTAINER
+    shell:
+        "NUMBA_CACHE_DIR={params.numba_cache} python {SCRIPTS}/project.py umap"
+        " --features {input.features} --iterations {params.batch[iterations]}"
+        " --seeds {params.batch[seeds]} --out-dir {output.embeddings}"
+        " --n-neighbors {params.n_neighbors} --min-dist {params.min_dist} 2> {log}"
+
+
+rule project_pca:
+    input:
+        features="results/data/features.npz",
+    output:
+        embeddings=directory("results/embeddings/pca/iterations_{first}-{last}"),
+    params:
+        batch=batch_args,
+    log:
+        "logs/project_pca/iterations_{first}-{last}.log",
+    benchmark:
+        "results/benchmarks/project_pca/iterations_{first}-{last}.tsv"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    conda:
+        f"{ENVS}/reduce.yaml"
+    container:
+        CONTAINER
+    shell:
+        "python {SCRIPTS}/project.py pca"
+        " --features {input.features} --iterations {params.batch[iterations]}"
+        " --seeds {params.batch[seeds]} --out-dir {output.embeddings} 2> {log}"
+
+
+rule project_tsne:
+    input:
+        features="results/data/features.npz",
+        affinities=(
+            "results/data/tsne_affinities.npz" if TSNE["implementation"] == "opentsne" else []
+        ),
+    output:
+        embeddings=directory("results/embeddings/tsne/iterations_{first}-{last}"),
+    params:
+        batch=batch_args,
+        implementation=TSNE["implementation"],
+        affinities=(
+            "--affinities results/data/tsne_affinities.npz"
+            if TSNE["implementation"] == "opentsne"
+            else ""
+        ),
+        perplexity=float(TSNE["perplexity"]),
+        n_iter=int(TSNE["n_iter"]),
+    log:
+        "logs/project_tsne/iterations_{first}-{last}.log",
+    benchmark:
+        "results/benchmarks/project_tsne/iterations_{first}-{last}.tsv"
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=60,
+    conda:
+        f"{ENVS}/reduce.yaml"
+    container:
+        CONTAINER
+    shell:
+        "python {SCRIPTS}/project.py tsne"
+        " --features {input.features} --iterations {params.batch[iterations]}"
+        " --seeds {params.batch[seeds]} --out-dir {output.embeddings}"
+        " --implementation {params.implementation} {params.affinities}"
+        " --perplexity {params.perplexity} --n-iter {params.n_iter} --threads {threads} 2> {log}"
+
+
+rule plot_projections:
+    input:
+        features="results/data/features.npz",
+        umap=lambda wc: batch_dir("umap", int(wc.iteration)),
+        pca=lambda wc: batch_dir("pca", int(wc.iteration)),
+        tsne=lambda wc: batch_dir("tsne", int(wc.iteration)),
+    output:
+        plot="results/plots/projections_comparison_{iteration}.png",
+    params:
+        seed=lambda wc: SEEDS[int(wc.iteration)],
+        fingerprint=lambda wc: FINGERPRINTS[int(wc.iteration)],
+        n_test=N_TEST,
+        tsne_implementation=TSNE["implementation"],
+        dpi=int(config["plot"]["dpi"]),
+        point_size=float(config["plot"]["point_size"]),
+    log:
+        "logs/plot_projections/iteration_{iteration}.log",
+    benchmark:
+        "results/benchmarks/plot_projections/iteration_{iteration}.tsv"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    conda:
+        f"{ENVS}/plot.yaml"
+    container:
+        CONTAINER
+    shell:
+        "python {SCRIPTS}/plot_projections.py --features {input.features}"
+        " --umap {input.umap} --pca {input.pca} --tsne {input.tsne}"
+        " --iteration {wildcards.iteration} --n-test {params.n_test} --seed {params.seed}"
+        " --tsne-implementation {params.tsne_implementation}"
+        " --dpi {params.dpi} --point-size {params.point_size} --out {output.plot} 2> {log}"
