@@ -87,7 +87,10 @@ def validate_config(config: dict, schema: dict | None = None) -> dict:
     """Return a validated copy of `config` with defaults filled in, or raise ConfigError."""
     schema = schema or load_schema()
     resolved = _fill_defaults(_coerce(copy.deepcopy(dict(config)), schema), schema)
-    validator = jsonschema.Draft202012Validator(schema)
+    # REANA 0.9's client pins jsonschema 3.2, which predates draft 2020-12; the schema
+    # uses nothing that draft 7 lacks, so validation is the same there.
+    validator_class = getattr(jsonschema, "Draft202012Validator", jsonschema.Draft7Validator)
+    validator = validator_class(schema)
     errors = sorted(validator.iter_errors(resolved), key=lambda e: list(e.absolute_path))
     if errors:
         raise ConfigError("Invalid configuration: " + _describe(errors[0]))

@@ -74,7 +74,6 @@ def open_storage(url: str, endpoint_url: str | None = None, environ=os.environ) 
             secret=secret,
             client_kwargs=client_kwargs,
             config_kwargs={"connect_timeout": 5, "read_timeout": 60, "retries": {"max_attempts": 3}},
-            retries=3,
             skip_instance_cache=True,
             use_listings_cache=False,
         )
@@ -123,23 +122,23 @@ def file_sha256_bytes(data: bytes) -> str:
 
 def check_storage(storage: Storage, create_bucket: bool = False) -> None:
     """Fail fast, before any compute, when the storage is unreachable, missing or refuses us."""
+    if isinstance(storage.fs, fsspec.implementations.local.LocalFileSystem):
+        storage.fs.makedirs(storage.root, exist_ok=True)
+        return
+    bucket = storage.root.split("/")[0]
     try:
-        if storage.fs.exists(storage.root):
-            storage.fs.ls(storage.root, detail=False)
-            return
-        bucket = storage.root.split("/")[0]
-        if isinstance(storage.fs, fsspec.implementations.local.LocalFileSystem):
-            storage.fs.makedirs(storage.root, exist_ok=True)
-            return
-        if not storage.fs.exists(bucket):
-            if not create_bucket:
-                raise StorageError(
-                    f"The bucket '{bucket}' of {storage.description} does not exist: create it, "
-                    "or set storage.create_bucket: true."
-                )
+        # Listing the bucket, unlike exists(), raises on refused credentials.
+        storage.fs.ls(bucket, detail=False)
+    except FileNotFoundError:
+        if not create_bucket:
+            raise StorageError(
+                f"The bucket '{bucket}' of {storage.description} does not exist: create it, "
+                "or set storage.create_bucket: true."
+            ) from None
+        try:
             storage.fs.mkdir(bucket)
-    except StorageError:
-        raise
+        except Exception as error:  # noqa: BLE001
+            raise _explain(storage, error, f"create the bucket '{bucket}'") from None
     except Exception as error:  # noqa: BLE001 - every backend failure becomes one clear message
         raise _explain(storage, error, "list the storage") from None
 

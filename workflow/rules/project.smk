@@ -48,7 +48,7 @@ rule project_umap:
     container:
         CONTAINER
     shell:
-        "NUMBA_CACHE_DIR={params.numba_cache} python {SCRIPTS}/project.py umap"
+        "NUMBA_CACHE_DIR=${{NUMBA_CACHE_DIR:-{params.numba_cache}}} python {SCRIPTS}/project.py umap"
         " --features {input.features} --iterations {params.batch[iterations]}"
         " --seeds {params.batch[seeds]} --out-dir {output.embeddings}"
         " --n-neighbors {params.n_neighbors} --min-dist {params.min_dist} 2> {log}"

@@ -1,0 +1,32 @@
+# The two commands of the README: `make run` and `make test`.
+VENV := .venv
+BIN := $(abspath $(VENV))/bin
+export PATH := $(BIN):$(PATH)
+# One numba cache for every job and test: UMAP compiles once per machine, not per process.
+export NUMBA_CACHE_DIR ?= $(abspath .cache/numba)
+
+.PHONY: run test install servers
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	python3 -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $@
+
+# The main job on the embedded default: the shipped Gaia snapshot and a local object store (storage/).
+run: install
+	snakemake --cores 4
+
+# DaCHS (TAP) and Slurm need root and Debian's packages; without them their tests are skipped
+# (and fail under CI=true, where they must run).
+servers:
+	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		bash tests/servers/dachs/provision.sh && bash tests/servers/slurm/provision.sh; \
+	else \
+		echo "Not root: skipping DaCHS and Slurm provisioning; their tests will be skipped."; \
+	fi
+
+test: install servers
+	python -m pytest -ra

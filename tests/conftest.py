@@ -1,0 +1,1 @@
+pytest_plugins = ["dachs_fixture", "s3_fixture"]

@@ -1,0 +1,91 @@
+import pytest
+
+from dimred_flow.config import (
+    ConfigError,
+    batch_of,
+    iteration_seed,
+    method_batches,
+    plot_fingerprint,
+    validate_config,
+)
+
+
+def test_defaults_fill_an_empty_config():
+    config = validate_config({})
+    assert config["user_folder"] == "new_user" and config["n_test"] == 5
+    assert config["source"]["kind"] == "file"
+    assert config["methods"]["tsne"]["implementation"] == "opentsne"
+
+
+def test_strings_from_the_command_line_are_cast():
+    config = validate_config({"n_test": "3", "seed": "7", "user_folder": 123, "standardize": "false"})
+    assert config["n_test"] == 3 and config["seed"] == 7
+    assert config["user_folder"] == "123" and config["standardize"] is False
+
+
+@pytest.mark.parametrize("folder", ["../other", "/abs", "a/../../b", "", "with space", "tab\there", "..", ".", "a..b", "nul\x00"])
+def test_unsafe_user_folders_are_rejected(folder):
+    with pytest.raises(ConfigError, match="user_folder"):
+        validate_config({"user_folder": folder})
+
+
+@pytest.mark.parametrize(
+    "override, key",
+    [
+        ({"n_test": 0}, "n_test"),
+        ({"n_test": "five"}, "n_test"),
+        ({"seed": -1}, "seed"),
+        ({"features": ["only_one"]}, "features"),
+        ({"methods": {"tsne": {"implementation": "cuda"}}}, "methods.tsne.implementation"),
+        ({"storage": {"endpoint_url": "ftp://x"}}, "storage.endpoint_url"),
+        ({"storage": {"secret_key": "x"}}, "storage"),
+        ({"unknown": 1}, "(top level)"),
+    ],
+)
+def test_invalid_values_name_their_key(override, key):
+    with pytest.raises(ConfigError) as error:
+        validate_config(override)
+    assert f"'{key}'" in str(error.value)
+    assert "\n" not in str(error.value)
+
+
+def test_tap_source_needs_url_and_query():
+    with pytest.raises(ConfigError, match="source.tap.url"):
+        validate_config({"source": {"kind": "tap"}})
+
+
+def test_chunked_query_needs_the_placeholder():
+    tap = {"url": "http://x/tap", "query": "SELECT * FROM t", "chunks": {"column": "random_index", "edges": [0, 5, 10]}}
+    with pytest.raises(ConfigError, match="chunk_condition"):
+        validate_config({"source": {"kind": "tap", "tap": tap}})
+
+
+def test_iteration_seeds_do_not_depend_on_n_test():
+    assert iteration_seed(1, 3) == iteration_seed(1, 3)
+    assert len({iteration_seed(1, i) for i in range(1, 200)}) == 199
+    assert iteration_seed(1, 3) != iteration_seed(2, 3)
+
+
+@pytest.mark.parametrize("n_test, jobs", [(5, 2), (1, 4), (7, 7), (10, 3), (3, 1)])
+def test_batches_cover_every_iteration_once(n_test, jobs):
+    batches = method_batches(n_test, jobs)
+    covered = [i for first, last in batches for i in range(first, last + 1)]
+    assert covered == list(range(1, n_test + 1))
+    assert len(batches) == min(jobs, n_test)
+    sizes = [last - first + 1 for first, last in batches]
+    assert max(sizes) - min(sizes) <= 1
+
+
+def test_batch_of_finds_the_batch_and_pca_runs_once():
+    config = validate_config({"n_test": 5, "methods": {"umap": {"jobs": 2}}})
+    assert batch_of(config, "umap", 4) == (4, 5)
+    assert batch_of(config, "pca", 4) == (1, 5)
+
+
+def test_fingerprints_change_with_results_not_with_scheduling():
+    base = validate_config({})
+    assert plot_fingerprint(base, 1) != plot_fingerprint(base, 2)
+    assert plot_fingerprint(base, 1) == plot_fingerprint(validate_config({"methods": {"umap": {"jobs": 5}}}), 1)
+    assert plot_fingerprint(base, 1) == plot_fingerprint(validate_config({"user_folder": "x"}), 1)
+    for change in ({"methods": {"umap": {"min_dist": 0.3}}}, {"features": ["ra", "dec"]}, {"seed": 1}, {"plot": {"dpi": 90}}):
+        assert plot_fingerprint(base, 1) != plot_fingerprint(validate_config(change), 1), change

@@ -1,0 +1,109 @@
+"""Staging against a local directory and against the real S3 server on loopback."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from dimred_flow.storage import (
+    StorageError,
+    check_storage,
+    credentials_from_environment,
+    download_plot,
+    list_stored_plots,
+    open_storage,
+    upload_plot,
+)
+from s3_fixture import ACCESS_KEY
+
+
+@pytest.fixture
+def plot(tmp_path):
+    path = tmp_path / "plot.png"
+    path.write_bytes(b"\x89PNG fake but bytes are bytes" * 100)
+    return path
+
+
+@pytest.fixture(params=["local", "s3"])
+def storage(request, tmp_path, clean_environment):
+    if request.param == "local":
+        return open_storage(str(tmp_path / "store"))
+    server = request.getfixturevalue("s3_server")
+    return open_storage("s3://plots/prefix", server.endpoint_url, environ=server.credentials())
+
+
+def test_round_trip_and_inventory(storage, plot, tmp_path):
+    check_storage(storage)
+    record = upload_plot(storage, "alice", 1, plot, {"fingerprint": "f1", "seed": 11, "iteration": 1})
+    assert record["size"] == plot.stat().st_size
+    assert list_stored_plots(storage, "alice", {1: "f1", 2: "f2"}).keys() == {1}
+    assert list_stored_plots(storage, "alice", {1: "other"}) == {}
+    assert list_stored_plots(storage, "bob", {1: "f1"}) == {}
+    out = tmp_path / "back.png"
+    download_plot(storage, "alice", 1, out, record)
+    assert out.read_bytes() == plot.read_bytes()
+
+
+def test_users_never_touch_each_others_objects(storage, plot):
+    upload_plot(storage, "alice", 1, plot, {"fingerprint": "a", "seed": 1, "iteration": 1})
+    upload_plot(storage, "bob", 1, plot, {"fingerprint": "b", "seed": 1, "iteration": 1})
+    assert list_stored_plots(storage, "alice", {1: "a"}).keys() == {1}
+    assert list_stored_plots(storage, "bob", {1: "b"}).keys() == {1}
+    assert json.loads(storage.fs.cat_file(storage.key("alice", "projections_comparison_1.json")))["fingerprint"] == "a"
+
+
+def test_corrupted_object_is_detected_and_not_kept(storage, plot, tmp_path):
+    record = upload_plot(storage, "alice", 1, plot, {"fingerprint": "f", "seed": 1, "iteration": 1})
+    storage.fs.pipe_file(storage.key("alice", "projections_comparison_1.png"), b"tampered")
+    out = tmp_path / "back.png"
+    with pytest.raises(StorageError, match="checksum"):
+        download_plot(storage, "alice", 1, out, record)
+    assert not out.exists() and not list(tmp_path.glob("*.partial"))
+
+
+def test_wrong_secret_is_reported_without_revealing_it(s3_server, clean_environment):
+    storage = open_storage("s3://plots", s3_server.endpoint_url, environ={"access_key": ACCESS_KEY, "secret_key": "sEcReT-wrong-123"})
+    with pytest.raises(StorageError) as error:
+        check_storage(storage)
+    assert "rejected the credentials" in str(error.value)
+    assert "sEcReT-wrong-123" not in str(error.value)
+
+
+def test_missing_bucket_fails_or_is_created(s3_server, clean_environment):
+    storage = open_storage("s3://newbucket/x", s3_server.endpoint_url, environ=s3_server.credentials())
+    with pytest.raises(StorageError, match="create_bucket"):
+        check_storage(storage)
+    check_storage(storage, create_bucket=True)
+    assert (s3_server.root / "newbucket").is_dir()
+
+
+def test_unreachable_endpoint_names_the_fix(clean_environment):
+    from s3_fixture import free_port
+
+    storage = open_storage("s3://plots", f"http://127.0.0.1:{free_port()}", environ={"access_key": "k" * 16, "secret_key": "s" * 16})
+    with pytest.raises(StorageError, match="Cannot reach .* storage.endpoint_url"):
+        check_storage(storage)
+
+
+@pytest.mark.parametrize(
+    "environ, expected",
+    [
+        ({}, "No S3 credentials"),
+        ({"access_key": "k"}, "secret_key is not set"),
+        ({"AWS_SECRET_ACCESS_KEY": "s"}, "AWS_ACCESS_KEY_ID is not set"),
+    ],
+)
+def test_missing_credentials_name_the_variable(environ, expected):
+    with pytest.raises(StorageError, match=expected):
+        credentials_from_environment(environ)
+
+
+def test_reana_style_credentials_win_over_aws_ones():
+    environ = {"access_key": "a", "secret_key": "b", "AWS_ACCESS_KEY_ID": "c", "AWS_SECRET_ACCESS_KEY": "d"}
+    assert credentials_from_environment(environ) == ("a", "b")
+
+
+def test_local_storage_is_created(tmp_path):
+    storage = open_storage(str(tmp_path / "new" / "dir"))
+    check_storage(storage)
+    assert Path(storage.root).is_dir()

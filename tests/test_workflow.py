@@ -1,0 +1,109 @@
+"""The real workflow against a real S3-compatible server (rclone serve s3) on 127.0.0.1."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import numpy as np
+import pytest
+from pypdf import PdfReader
+
+from s3_fixture import ACCESS_KEY, SECRET_KEY, S3Server, free_port
+from workflow_runner import run_snakemake
+
+pytestmark = pytest.mark.workflow
+USER = "alice"
+
+
+@pytest.fixture(scope="module")
+def s3(tmp_path_factory):
+    server = S3Server(root=tmp_path_factory.mktemp("s3"), port=free_port())
+    server.make_bucket("plots")
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def s3_config(s3):
+    return {"user_folder": USER, "storage": {"url": "s3://plots/dimred", "endpoint_url": s3.endpoint_url}}
+
+
+@pytest.fixture(scope="module")
+def first_run(tmp_path_factory, s3, s3_config):
+    workdir = tmp_path_factory.mktemp("run")
+    run = run_snakemake(workdir, config=s3_config, env=s3.credentials()).assert_ok()
+    return workdir, run
+
+
+def test_dry_run_accepts_overrides_given_as_strings(tmp_path):
+    run = run_snakemake(tmp_path, "-n", "--config", "user_folder=bob", "n_test=3", 'seed="7"').assert_ok()
+    assert "list_stored_plots" in run.output
+
+
+def test_plots_and_records_are_in_the_bucket(first_run, s3):
+    objects = s3.objects("plots")
+    for i in (1, 2):
+        assert f"dimred/{USER}/projections_comparison_{i}.png" in objects
+        assert f"dimred/{USER}/projections_comparison_{i}.json" in objects
+    assert not [name for name in objects if ".incoming" in name], objects
+
+
+def test_one_embedding_per_method_and_iteration_and_seeds_matter(first_run):
+    workdir, _ = first_run
+    embeddings = {
+        method: {int(re.search(r"_(\d+)\.npy$", p.name).group(1)): np.load(p) for p in (workdir / "results" / "embeddings" / method).rglob("iteration_*.npy")}
+        for method in ("umap", "pca", "tsne")
+    }
+    for method, by_iteration in embeddings.items():
+        assert sorted(by_iteration) == [1, 2], method
+        assert by_iteration[1].shape == (400, 2)
+    assert not np.allclose(embeddings["umap"][1], embeddings["umap"][2])
+    assert not np.allclose(embeddings["tsne"][1], embeddings["tsne"][2])
+    assert np.array_equal(embeddings["pca"][1], embeddings["pca"][2])
+
+
+def test_merged_pdf_has_a_page_and_an_outline_entry_per_iteration(first_run):
+    workdir, _ = first_run
+    reader = PdfReader(workdir / "results" / "merged_plots.pdf")
+    titles = [item.title for item in reader.outline if not isinstance(item, list)]
+    iteration_titles = [t for t in titles if t.startswith("Iteration")]
+    assert [re.match(r"Iteration (\d+) \(seed \d+\)", t).group(1) for t in iteration_titles] == ["1", "2"]
+    assert len(reader.pages) >= 2
+
+
+def test_second_run_does_nothing(first_run, s3):
+    workdir, _ = first_run
+    run = run_snakemake(workdir, config={"user_folder": USER, "storage": {"url": "s3://plots/dimred", "endpoint_url": s3.endpoint_url}}, env=s3.credentials()).assert_ok()
+    assert "Nothing to be done" in run.output
+
+
+def test_combine_plots_elsewhere_downloads_instead_of_recomputing(first_run, s3, s3_config, tmp_path):
+    workdir, _ = first_run
+    run = run_snakemake(tmp_path, "combine_plots", config=s3_config, env=s3.credentials()).assert_ok()
+    assert "download_plot" in run.output
+    assert not re.search(r"rule (project_|plot_projections|prepare_features)", run.output)
+    original = PdfReader(workdir / "results" / "merged_plots.pdf")
+    rebuilt = PdfReader(tmp_path / "results" / "merged_plots.pdf")
+    for i in range(2):
+        assert original.pages[i].extract_text() == rebuilt.pages[i].extract_text()
+        assert [x.data for x in original.pages[i].images] == [x.data for x in rebuilt.pages[i].images]
+
+
+def test_changed_parameters_never_reuse_stored_plots(first_run, s3, s3_config, tmp_path):
+    config = {**s3_config, "methods": {"umap": {"jobs": 1, "n_neighbors": 10}}}
+    inventory_target = f"results/staging/{USER}/inventory.json"
+    run_snakemake(tmp_path, inventory_target, config=config, env=s3.credentials()).assert_ok()
+    run = run_snakemake(tmp_path, "-n", "combine_plots", config=config, env=s3.credentials()).assert_ok()
+    inventory = json.loads((tmp_path / "results" / "staging" / USER / "inventory.json").read_text())
+    assert inventory["stored"] == {}
+    assert "project_umap" in run.output
+
+
+def test_wrong_credentials_end_in_one_clear_error_before_compute(s3, s3_config, tmp_path):
+    run = run_snakemake(tmp_path, config=s3_config, env=s3.credentials(secret="not-the-secret-at-all"))
+    assert run.returncode != 0
+    assert "rejected the credentials" in run.output and "secret_key" in run.output
+    assert "not-the-secret-at-all" not in run.output
+    assert not (tmp_path / "results" / "embeddings").exists()
