@@ -1,6 +1,7 @@
 import pytest
 
 from dimred_flow.config import (
+    load_schema,
     ConfigError,
     batch_of,
     iteration_seed,
@@ -89,3 +90,58 @@ def test_fingerprints_change_with_results_not_with_scheduling():
     assert plot_fingerprint(base, 1) == plot_fingerprint(validate_config({"user_folder": "x"}), 1)
     for change in ({"methods": {"umap": {"min_dist": 0.3}}}, {"features": ["ra", "dec"]}, {"seed": 1}, {"plot": {"dpi": 90}}):
         assert plot_fingerprint(base, 1) != plot_fingerprint(validate_config(change), 1), change
+
+
+def _leaves(schema, path=()):
+    for key, sub in schema.get("properties", {}).items():
+        if "properties" in sub and sub["properties"]:
+            yield from _leaves(sub, path + (key,))
+        else:
+            yield path + (key,), sub
+
+
+def _wrong_values(sub):
+    types = sub.get("type", [])
+    types = [types] if isinstance(types, str) else types
+    if "enum" in sub:
+        yield "no-such-choice"
+    if "integer" in types or "number" in types:
+        yield "not-a-number"
+        if "minimum" in sub or "exclusiveMinimum" in sub:
+            yield sub.get("minimum", sub.get("exclusiveMinimum", 0)) - 1
+        if "maximum" in sub:
+            yield sub["maximum"] + 1
+    if "boolean" in types:
+        yield "perhaps"
+    if "string" in types:
+        yield {"a": "mapping"}
+    if "array" in types:
+        yield 5
+    if "object" in types:
+        yield "text"
+
+
+def _nest(path, value):
+    for key in reversed(path):
+        value = {key: value}
+    return value
+
+
+BAD_VALUES = [
+    (".".join(path), value) for path, sub in _leaves(load_schema()) for value in _wrong_values(sub)
+]
+
+
+@pytest.mark.parametrize("key, value", BAD_VALUES, ids=[f"{k}={v!r}" for k, v in BAD_VALUES])
+def test_every_key_rejects_a_wrong_value_in_one_readable_line(key, value):
+    with pytest.raises(ConfigError) as error:
+        validate_config(_nest(key.split("."), value))
+    message = str(error.value)
+    assert message.startswith("Invalid configuration: config key '") and "\n" not in message
+    reported = message.split("'")[1]
+    assert key.startswith(reported) or reported.startswith(key), (key, message)
+
+
+def test_the_sweep_covers_every_key():
+    covered = {key for key, _ in BAD_VALUES}
+    assert covered == {".".join(path) for path, _ in _leaves(load_schema())}

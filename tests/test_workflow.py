@@ -107,3 +107,66 @@ def test_wrong_credentials_end_in_one_clear_error_before_compute(s3, s3_config, 
     assert "rejected the credentials" in run.output and "secret_key" in run.output
     assert "not-the-secret-at-all" not in run.output
     assert not (tmp_path / "results" / "embeddings").exists()
+
+
+def test_secrets_appear_nowhere(first_run, s3):
+    """Every file the run wrote, its output and the stored records are free of the credentials."""
+    workdir, run = first_run
+    secrets = [ACCESS_KEY.encode(), SECRET_KEY.encode()]
+    assert not any(secret.decode() in run.output for secret in secrets)
+    scanned = 0
+    for root in (workdir, s3.root):
+        for path in root.rglob("*"):
+            if path.is_file():
+                data = path.read_bytes()
+                scanned += 1
+                assert not any(secret in data for secret in secrets), path
+    assert scanned > 20
+
+
+def test_unsafe_user_folder_is_rejected_before_anything_runs(tmp_path):
+    run = run_snakemake(tmp_path, "--config", "user_folder=../other")
+    assert run.returncode != 0
+    assert "config key 'user_folder'" in run.output
+    assert not (tmp_path / "results").exists()
+
+
+def test_missing_credentials_name_the_variables(s3_config, tmp_path, monkeypatch):
+    for variable in ("access_key", "secret_key", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        monkeypatch.delenv(variable, raising=False)
+    run = run_snakemake(tmp_path, config=s3_config)
+    assert run.returncode != 0
+    assert "No S3 credentials in the environment: set access_key and secret_key" in run.output
+    assert not (tmp_path / "results" / "embeddings").exists()
+
+
+def test_unreachable_storage_stops_the_run_before_compute(tmp_path):
+    config = {"storage": {"url": "s3://plots/x", "endpoint_url": f"http://127.0.0.1:{free_port()}"}}
+    run = run_snakemake(tmp_path, config=config, env={"access_key": ACCESS_KEY, "secret_key": SECRET_KEY})
+    assert run.returncode != 0
+    assert "Cannot reach" in run.output and "storage.endpoint_url" in run.output
+    assert not (tmp_path / "results" / "embeddings").exists()
+
+
+def test_upload_lost_to_a_storage_outage_resumes_without_recomputing(first_run, s3, s3_config):
+    """Runs last in this module: it changes first_run's working directory and bucket."""
+    workdir, _ = first_run
+    staged = workdir / "results" / "staging" / USER / "uploaded"
+    # The state a run leaves when its second upload failed: no merged PDF, no upload of plot 2.
+    (workdir / "results" / "merged_plots.pdf").unlink()
+    for suffix in ("png", "json"):
+        (staged / f"projections_comparison_2.{suffix}").unlink()
+        (s3.root / "plots" / "dimred" / USER / f"projections_comparison_2.{suffix}").unlink()
+    kept = {p: p.stat().st_mtime_ns for p in (workdir / "results").rglob("*.npy")}
+
+    s3.stop()
+    down = run_snakemake(workdir, config=s3_config, env=s3.credentials())
+    assert down.returncode != 0
+    assert "Cannot reach" in down.output
+    s3.start()
+    resumed = run_snakemake(workdir, config=s3_config, env=s3.credentials()).assert_ok()
+
+    assert re.findall(r"rule (\w+):", resumed.output).count("upload_plot") == 1
+    assert not re.search(r"rule (project_\w+|plot_projections|prepare_features):", resumed.output)
+    assert {p: p.stat().st_mtime_ns for p in kept} == kept
+    assert f"dimred/{USER}/projections_comparison_2.json" in s3.objects("plots")
