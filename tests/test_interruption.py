@@ -1,0 +1,75 @@
+"""The run killed in the middle of the projection stage: the rerun completes, identically, redoing nothing finished."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from workflow_runner import REPO, run_snakemake, write_config
+
+pytestmark = pytest.mark.workflow
+
+
+def embeddings(workdir: Path) -> dict[str, np.ndarray]:
+    root = workdir / "results" / "embeddings"
+    return {str(p.relative_to(root)): np.load(p) for p in sorted(root.rglob("iteration_*.npy"))}
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory):
+    workdir = tmp_path_factory.mktemp("reference")
+    run_snakemake(workdir).assert_ok()
+    return embeddings(workdir)
+
+
+def start_in_background(workdir: Path) -> subprocess.Popen:
+    config = write_config(workdir, {})
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
+    env.setdefault("NUMBA_CACHE_DIR", str(REPO / ".cache" / "numba"))
+    command = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "--directory", str(workdir),
+               "--configfile", str(config), "--cores", "2"]
+    return subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+
+
+def wait_for_projection_stage(workdir: Path, process: subprocess.Popen, timeout: float = 300) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if list((workdir / "logs").glob("project_umap/*.log")) and process.poll() is None:
+            time.sleep(1.5)
+            return
+        time.sleep(0.2)
+    pytest.fail("the run never reached the projection stage")
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGKILL], ids=["SIGTERM", "SIGKILL"])
+def test_killed_run_resumes_with_the_same_results(tmp_path, reference, signum):
+    process = start_in_background(tmp_path)
+    wait_for_projection_stage(tmp_path, process)
+    features = tmp_path / "results" / "data" / "features.npz"
+    assert features.exists()
+    finished_before = features.stat().st_mtime_ns
+    os.killpg(process.pid, signum)
+    process.wait(timeout=60)
+    assert not (tmp_path / "results" / "merged_plots.pdf").exists()
+
+    rerun = run_snakemake(tmp_path, "--rerun-incomplete")
+    if "cannot be locked" in rerun.output:
+        # A SIGKILLed Snakemake cannot remove its lock; it asks for --unlock, as a user would do.
+        run_snakemake(tmp_path, "--unlock").assert_ok()
+        rerun = run_snakemake(tmp_path, "--rerun-incomplete")
+    rerun.assert_ok()
+
+    assert features.stat().st_mtime_ns == finished_before, "finished work was redone"
+    assert "rule prepare_features:" not in rerun.output
+    resumed = embeddings(tmp_path)
+    assert resumed.keys() == reference.keys()
+    for name, array in reference.items():
+        assert np.array_equal(array, resumed[name]), name
+    assert (tmp_path / "results" / "merged_plots.pdf").exists()
