@@ -1,0 +1,551 @@
+#!/usr/bin/env python3
+"""Benchmark (issue 4): the workflow against the seed's serial loop on resampled tables of N rows.
+
+For each N it (1) resamples the shipped snapshot to N rows with a small deterministic jitter,
+(2) runs the seed's serial loop (benchmarks/seed_serial_loop.py) and (3) the Snakemake workflow
+on that table, each as its own subprocess with a fresh NUMBA_CACHE_DIR, timing them and
+sampling their process trees' memory, then prints a table with PASS/FAIL against the targets
+and writes everything as JSON. See benchmarks/README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+SNAPSHOT = REPO / "data" / "gaia_dr2_open_clusters.csv"
+SEED_LOOP = REPO / "benchmarks" / "seed_serial_loop.py"
+
+JITTER_COLUMNS = ("ra", "dec", "parallax", "pmra", "pmdec", "phot_g_mean_mag", "bp_rp")
+LABEL_COLUMN = "Cluster"
+
+# Targets of issue 4: wall(b)/wall(a) at these N, and a ceiling on time and memory at 100,000.
+RATIO_TARGETS = {1000: 0.60, 20000: 0.30}
+LARGE_N = 100000
+LARGE_WALL_S = 15 * 60
+LARGE_RSS_BYTES = 4 * 10**9
+
+PACKAGES = ("numpy", "scipy", "scikit-learn", "umap-learn", "pynndescent", "numba", "llvmlite", "openTSNE",
+            "snakemake", "matplotlib", "astropy", "pyarrow", "pypdf", "pillow", "psutil")
+
+
+# ---------------------------------------------------------------- the table (pure)
+
+
+def resample_table(table, n_rows: int, *, seed: int, jitter: float = 0.05,
+                   columns=JITTER_COLUMNS, label_column: str = LABEL_COLUMN):
+    """N rows drawn with replacement from `table`, every column kept, labels untouched.
+
+    Each value of `columns` gets Gaussian noise with standard deviation `jitter` times that
+    column's standard deviation within the row's `label_column` group (a cluster), so every
+    cluster keeps its place and shape while repeated draws of one star are no longer identical.
+    Masked (NULL) values stay masked. Deterministic for a given seed.
+    """
+    import numpy as np
+    from astropy.table import MaskedColumn
+
+    if n_rows < 1:
+        raise ValueError("n_rows must be at least 1")
+    rng = np.random.default_rng(seed)
+    index = rng.integers(0, len(table), size=n_rows)
+    out = table[index]
+    groups, group_of_row = np.unique(np.asarray(table[label_column]).astype(str), return_inverse=True)
+    for name in columns:
+        if name not in table.colnames:
+            continue
+        source = table[name]
+        mask = np.ma.getmaskarray(source)
+        values = np.where(mask, np.nan, np.asarray(source, dtype=float))
+        spread = np.zeros(len(groups))
+        for g in range(len(groups)):
+            in_group = values[group_of_row == g]
+            if np.isfinite(in_group).sum() > 1:
+                spread[g] = np.nanstd(in_group)
+        noise = rng.standard_normal(n_rows) * jitter * spread[group_of_row[index]]
+        jittered = values[index] + noise
+        new_mask = mask[index]
+        column = MaskedColumn(np.where(new_mask, 0.0, jittered), name=name, mask=new_mask,
+                              unit=source.unit, description=source.description, format=source.format)
+        out[name] = column if new_mask.any() or isinstance(source, MaskedColumn) else column.filled()
+    out.meta["benchmark_resample"] = {"source_rows": len(table), "rows": n_rows, "seed": seed,
+                                      "jitter": jitter, "columns": [c for c in columns if c in table.colnames]}
+    return out
+
+
+def write_table(table, path: Path) -> Path:
+    path = Path(path)
+    fmt = {".parquet": "parquet", ".csv": "ascii.csv"}[path.suffix]
+    table.write(path, format=fmt, overwrite=True)
+    return path
+
+
+# ---------------------------------------------------------------- measuring
+
+
+@dataclass
+class Measurement:
+    wall_s: float
+    returncode: int
+    peak_tree_rss: int  # bytes, largest sum of RSS over the sampled process tree
+    peak_single_rss: int  # bytes, largest RSS of one sampled process
+    peak_single_cmd: str
+    rusage_maxrss: int  # bytes, wait4()'s ru_maxrss: the largest RSS of any process in the tree
+    samples: int
+    log: str = ""
+    extra: dict = field(default_factory=dict)
+
+
+def run_measured(command: list[str], *, env: dict, cwd: Path, log_path: Path, interval: float = 0.2) -> Measurement:
+    """Run `command`, sampling the RSS of it and all its descendants every `interval` seconds."""
+    import psutil
+
+    stop = threading.Event()
+    peak = {"tree": 0, "single": 0, "cmd": "", "samples": 0}
+
+    def sample(root: psutil.Process) -> None:
+        while not stop.is_set():
+            total = 0
+            try:
+                procs = [root, *root.children(recursive=True)]
+            except psutil.Error:
+                procs = []
+            for proc in procs:
+                try:
+                    rss = proc.memory_info().rss
+                except psutil.Error:
+                    continue
+                total += rss
+                if rss > peak["single"]:
+                    peak["single"] = rss
+                    try:
+                        peak["cmd"] = " ".join(proc.cmdline())[:300]
+                    except psutil.Error:
+                        pass
+            peak["tree"] = max(peak["tree"], total)
+            peak["samples"] += 1
+            stop.wait(interval)
+
+    with open(log_path, "w") as log:
+        started = time.perf_counter()
+        proc = subprocess.Popen(command, env=env, cwd=cwd, stdout=log, stderr=subprocess.STDOUT)
+        sampler = threading.Thread(target=sample, args=(psutil.Process(proc.pid),), daemon=True)
+        sampler.start()
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - started
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        stop.set()
+        sampler.join()
+    return Measurement(
+        wall_s=wall,
+        returncode=proc.returncode,
+        peak_tree_rss=peak["tree"],
+        peak_single_rss=peak["single"],
+        peak_single_cmd=peak["cmd"],
+        rusage_maxrss=usage.ru_maxrss * 1024,  # kilobytes on Linux
+        samples=peak["samples"],
+        log=str(log_path),
+    )
+
+
+def subprocess_env(numba_cache: Path) -> dict:
+    bin_dir = str(Path(sys.executable).parent)
+    return {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}",
+            "NUMBA_CACHE_DIR": str(numba_cache)}
+
+
+def tail(path: str, chars: int = 3000) -> str:
+    try:
+        return Path(path).read_text(errors="replace")[-chars:]
+    except OSError:
+        return ""
+
+
+# ---------------------------------------------------------------- breakdowns (pure)
+
+
+def rule_family(tsv: Path, root: Path) -> str:
+    """results/benchmarks/project_umap/iterations_1-3.tsv -> project_umap."""
+    parts = Path(tsv).relative_to(root).parts
+    return parts[0][: -len(".tsv")] if len(parts) == 1 else parts[0]
+
+
+def rule_breakdown(benchmark_dir: Path) -> dict:
+    """Per rule family: jobs, summed/longest seconds and largest max_rss (MB) from Snakemake's benchmark TSVs."""
+    families: dict[str, dict] = {}
+    for tsv in sorted(Path(benchmark_dir).rglob("*.tsv")):
+        with open(tsv, newline="") as handle:
+            rows = list(csv.DictReader(handle, delimiter="\t"))
+        for row in rows:
+            entry = families.setdefault(rule_family(tsv, benchmark_dir),
+                                        {"jobs": 0, "sum_s": 0.0, "max_s": 0.0, "cpu_s": 0.0, "max_rss_mb": 0.0})
+            seconds = float(row["s"])
+            entry["jobs"] += 1
+            entry["sum_s"] += seconds
+            entry["max_s"] = max(entry["max_s"], seconds)
+            entry["cpu_s"] += _number(row.get("cpu_time"))
+            entry["max_rss_mb"] = max(entry["max_rss_mb"], _number(row.get("max_rss")))
+    return {name: {k: round(v, 3) if isinstance(v, float) else v for k, v in entry.items()}
+            for name, entry in sorted(families.items(), key=lambda item: -item[1]["sum_s"])}
+
+
+def _number(text) -> float:
+    try:
+        return float(text)
+    except (TypeError, ValueError):
+        return 0.0  # Snakemake writes NA where it could not measure
+
+
+def seed_breakdown(timings: dict) -> dict:
+    """Seconds the seed loop spent per step, summed over its iterations."""
+    steps = {"imports": timings["imports_s"], "load+features": timings["load_s"]}
+    for key in ("umap", "pca", "tsne", "plot"):
+        steps[key] = round(sum(it[key] for it in timings["iterations"]), 3)
+    steps["merge_pdf"] = timings["merge_s"]
+    return steps
+
+
+def extrapolate_seed_wall(measured_wall: float, timings: dict, n_test: int, jit_s: float | None) -> dict:
+    """Wall time of n_test iterations from a run of fewer: the measured run plus the missing iterations.
+
+    A missing iteration costs the last measured iteration if that was not the first; otherwise the
+    first iteration less the one-off numba JIT `jit_s` (measured at a smaller N in the same run),
+    or the whole first iteration when no such measurement exists (an over-estimate of the baseline).
+    """
+    its = timings["iterations"]
+    ran = len(its)
+    if ran >= 2:
+        per_iteration, basis = its[-1]["total"], "last measured iteration"
+    elif jit_s is not None:
+        per_iteration = max(its[0]["total"] - jit_s, 0.0)
+        basis = f"first iteration less {jit_s:.1f} s of UMAP JIT measured at a smaller N"
+    else:
+        per_iteration, basis = its[0]["total"], "first iteration including its JIT (over-estimates)"
+    return {"wall_s": measured_wall + (n_test - ran) * per_iteration, "iterations_run": ran,
+            "per_missing_iteration_s": round(per_iteration, 3), "basis": basis}
+
+
+def umap_jit_estimate(timings: dict) -> float | None:
+    """First UMAP fit minus the median of the later ones: the one-off compilation cost."""
+    umap_s = [it["umap"] for it in timings["iterations"]]
+    if len(umap_s) < 2:
+        return None
+    later = sorted(umap_s[1:])
+    return max(umap_s[0] - later[len(later) // 2], 0.0)
+
+
+# ---------------------------------------------------------------- report (pure)
+
+
+def evaluate(n: int, wall_a: float | None, wall_b: float | None, rss_b: int | None) -> dict:
+    """Ratio (b)/(a) and the verdict against issue 4's targets for this N ('n/a' where none applies)."""
+    ratio = wall_b / wall_a if wall_a and wall_b is not None else None
+    checks = []
+    if n in RATIO_TARGETS:
+        target = RATIO_TARGETS[n]
+        ok = ratio is not None and ratio <= target
+        checks.append({"target": f"ratio <= {target:.2f}", "ok": ok})
+    if n == LARGE_N:
+        checks.append({"target": f"wall (b) < {LARGE_WALL_S // 60} min",
+                       "ok": wall_b is not None and wall_b < LARGE_WALL_S})
+        checks.append({"target": f"peak RSS (b) < {LARGE_RSS_BYTES / 1e9:.0f} GB",
+                       "ok": rss_b is not None and rss_b < LARGE_RSS_BYTES})
+    verdict = "n/a" if not checks else ("PASS" if all(c["ok"] for c in checks) else "FAIL")
+    return {"ratio": None if ratio is None else round(ratio, 4), "checks": checks, "verdict": verdict}
+
+
+def _mb(value) -> str:
+    return "-" if value is None else f"{value / 1e6:,.0f} MB"
+
+
+def _s(value) -> str:
+    return "-" if value is None else f"{value:,.1f} s"
+
+
+def format_report(rows: list[dict]) -> str:
+    """The summary table; each row: n, wall_a, wall_b, rss_a, rss_b, estimated_a, evaluation."""
+    header = ("N", "wall (a) seed loop", "wall (b) workflow", "(b)/(a)", "peak RSS (a)", "peak RSS (b)", "verdict")
+    lines = []
+    for row in rows:
+        ev = row["evaluation"]
+        wall_a = _s(row["wall_a"]) + (" (estimated from 1 iteration)" if row.get("estimated_a") == 1 else
+                                      f" (estimated from {row['estimated_a']} iterations)" if row.get("estimated_a")
+                                      else "")
+        detail = "; ".join(f"{c['target']}: {'ok' if c['ok'] else 'missed'}" for c in ev["checks"])
+        lines.append((f"{row['n']:,}", wall_a, _s(row["wall_b"]),
+                      "-" if ev["ratio"] is None else f"{ev['ratio']:.3f}",
+                      _mb(row["rss_a"]), _mb(row["rss_b"]),
+                      ev["verdict"] + (f" ({detail})" if detail else "")))
+    widths = [max(len(str(x)) for x in column) for column in zip(header, *lines)]
+    fmt = "  ".join(f"{{:<{w}}}" for w in widths)
+    out = [fmt.format(*header), fmt.format(*("-" * w for w in widths))]
+    out += [fmt.format(*line) for line in lines]
+    return "\n".join(line.rstrip() for line in out)
+
+
+def format_breakdown(title: str, steps: dict, wall: float | None) -> str:
+    lines = [title]
+    for name, value in steps.items():
+        if isinstance(value, dict):
+            lines.append(f"  {name:<26} {value['sum_s']:>9.1f} s  in {value['jobs']} job(s), longest "
+                         f"{value['max_s']:.1f} s, cpu {value['cpu_s']:.1f} s, max_rss {value['max_rss_mb']:.0f} MB")
+        else:
+            lines.append(f"  {name:<26} {value:>9.1f} s")
+    if wall is not None:
+        total = sum(v["sum_s"] if isinstance(v, dict) else v for v in steps.values())
+        lines.append(f"  {'sum':<26} {total:>9.1f} s  (wall {wall:.1f} s)")
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------- environment
+
+
+def environment() -> dict:
+    from importlib import metadata
+
+    import psutil
+
+    versions = {}
+    for name in PACKAGES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = None
+    try:
+        commit = subprocess.run(["git", "-C", str(REPO), "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip()
+        dirty = bool(subprocess.run(["git", "-C", str(REPO), "status", "--porcelain"], capture_output=True,
+                                    text=True).stdout.strip())
+    except OSError:
+        commit, dirty = None, None
+    return {
+        "cpu_count": os.cpu_count(),
+        "cpu_affinity": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
+        "physical_cores": psutil.cpu_count(logical=False),
+        "cpu_model": _cpu_model(),
+        "memory_bytes": psutil.virtual_memory().total,
+        "load_average_at_start": os.getloadavg(),
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "versions": versions,
+        "git_commit": commit,
+        "git_dirty": dirty,
+        "thread_env": {k: os.environ[k] for k in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS",
+                                                  "NUMBA_NUM_THREADS") if k in os.environ},
+    }
+
+
+def _cpu_model() -> str | None:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return None
+
+
+# ---------------------------------------------------------------- one size
+
+
+def write_config(path: Path, table: Path, n_test: int) -> Path:
+    """The workflow config: the generated table and n_test; everything else is the schema default."""
+    import yaml
+
+    path.write_text(yaml.safe_dump({"n_test": n_test, "source": {"kind": "file", "path": str(table)}}))
+    return path
+
+
+def warm_numba_cache(cache: Path, table: Path, config: Path, log_path: Path) -> float:
+    """One UMAP fit (as both sides do it: random_state set, so n_jobs=1) to fill a shared NUMBA_CACHE_DIR."""
+    code = (
+        "import sys, yaml; sys.path.insert(0, %r)\n"
+        "from dimred_flow.config import validate_config\n"
+        "from dimred_flow.features import prepare_features\n"
+        "from dimred_flow.tables import read_table_file\n"
+        "import umap\n"
+        "c = validate_config(yaml.safe_load(open(%r)))\n"
+        "m = prepare_features(read_table_file(%r), c['features'], derive=c['derive'], label_column=c['label_column'],"
+        " color_by=c['color_by'], standardize=c['standardize'], max_rows=600).matrix\n"
+        "umap.UMAP(n_components=2, random_state=1).fit_transform(m)\n"
+    ) % (str(REPO / "scripts"), str(config), str(table))
+    started = time.perf_counter()
+    with open(log_path, "w") as log:
+        subprocess.run([sys.executable, "-c", code], env=subprocess_env(cache), stdout=log, stderr=subprocess.STDOUT,
+                       check=True)
+    return time.perf_counter() - started
+
+
+def bench_size(n: int, args, workroot: Path, snapshot, jit_s: float | None) -> dict:
+    size_dir = workroot / f"n{n}"
+    size_dir.mkdir(parents=True, exist_ok=True)
+    print(f"\n=== N = {n:,} ===", flush=True)
+
+    started = time.perf_counter()
+    table = write_table(resample_table(snapshot, n, seed=args.seed, jitter=args.jitter),
+                        size_dir / f"table_{n}.{args.format}")
+    print(f"table: {table} ({table.stat().st_size / 1e6:.1f} MB, {time.perf_counter() - started:.1f} s)", flush=True)
+    config = write_config(size_dir / "config.yaml", table, args.n_test)
+
+    if args.warm_cache:
+        shared = size_dir / "numba_cache_shared"
+        warm_s = warm_numba_cache(shared, table, config, size_dir / "warm_cache.log")
+        print(f"numba cache warmed in {warm_s:.1f} s: {shared}", flush=True)
+        cache_a = cache_b = shared
+    else:
+        warm_s = None
+        cache_a, cache_b = size_dir / "numba_cache_a", size_dir / "numba_cache_b"
+        for cache in (cache_a, cache_b):
+            shutil.rmtree(cache, ignore_errors=True)
+            cache.mkdir()
+
+    # (a) the seed's serial loop
+    estimate_from = args.estimate_iterations if n > args.estimate_above else None
+    seed_n = min(estimate_from, args.n_test) if estimate_from else args.n_test
+    seed_dir = size_dir / "seed_loop"
+    timings_path = seed_dir / "timings.json"
+    command_a = [sys.executable, str(SEED_LOOP), "--configfile", str(config), "--n-test", str(seed_n),
+                 "--out-dir", str(seed_dir), "--timings", str(timings_path)]
+    print(f"(a) seed serial loop, {seed_n} iteration(s) ...", flush=True)
+    a = run_measured(command_a, env=subprocess_env(cache_a), cwd=size_dir, log_path=size_dir / "seed_loop.log")
+    if a.returncode != 0:
+        raise SystemExit(f"seed loop failed (exit {a.returncode}); log {a.log}:\n{tail(a.log)}")
+    timings = json.loads(timings_path.read_text())
+    estimate = None
+    wall_a = a.wall_s
+    if seed_n < args.n_test:
+        estimate = extrapolate_seed_wall(a.wall_s, timings, args.n_test, jit_s)
+        wall_a = estimate["wall_s"]
+    print(f"    wall {a.wall_s:.1f} s{' (measured), ' + f'{wall_a:.1f} s estimated' if estimate else ''}, "
+          f"peak RSS {a.peak_tree_rss / 1e6:.0f} MB", flush=True)
+
+    # (b) the workflow, in a fresh working directory
+    workdir = size_dir / "workflow"
+    shutil.rmtree(workdir, ignore_errors=True)
+    workdir.mkdir()
+    command_b = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "--directory",
+                 str(workdir), "--configfile", str(config), "--cores", str(args.cores)]
+    print(f"(b) workflow, n_test={args.n_test}, --cores {args.cores} ...", flush=True)
+    b = run_measured(command_b, env=subprocess_env(cache_b), cwd=size_dir, log_path=size_dir / "workflow.log")
+    if b.returncode != 0:
+        raise SystemExit(f"workflow failed (exit {b.returncode}); log {b.log}:\n{tail(b.log)}")
+    if not (workdir / "results" / "merged_plots.pdf").is_file():
+        raise SystemExit(f"workflow finished without results/merged_plots.pdf; log {b.log}")
+    rules = rule_breakdown(workdir / "results" / "benchmarks")
+    print(f"    wall {b.wall_s:.1f} s, peak tree RSS {b.peak_tree_rss / 1e6:.0f} MB "
+          f"(largest process {b.peak_single_rss / 1e6:.0f} MB)", flush=True)
+
+    row = {
+        "n": n,
+        "n_test": args.n_test,
+        "table": str(table),
+        "rows_used": timings["rows"],
+        "numba_cache": "warm (shared, pre-filled)" if args.warm_cache else "cold (fresh empty dir per side)",
+        "warm_up_s": warm_s,
+        "wall_a": wall_a,
+        "wall_a_measured": a.wall_s,
+        "estimated_a": seed_n if estimate else None,
+        "estimate_a": estimate,
+        "wall_b": b.wall_s,
+        "rss_a": a.peak_tree_rss,
+        "rss_b": b.peak_tree_rss,
+        "seed_loop": {**_measurement_json(a), "timings": timings, "steps": seed_breakdown(timings)},
+        "workflow": {**_measurement_json(b), "workdir": str(workdir), "rules": rules,
+                     "rule_seconds_sum": round(sum(r["sum_s"] for r in rules.values()), 3)},
+        "load_average_after": os.getloadavg(),
+    }
+    row["evaluation"] = evaluate(n, wall_a, b.wall_s, b.peak_tree_rss)
+    print(format_breakdown(f"  (a) seed loop steps ({seed_n} iteration(s) measured):", row["seed_loop"]["steps"],
+                           timings["in_process_s"]))
+    print(format_breakdown("  (b) workflow per rule family (Snakemake benchmark: files):", rules, b.wall_s))
+    return row
+
+
+def _measurement_json(m: Measurement) -> dict:
+    return {"wall_s": round(m.wall_s, 3), "peak_tree_rss": m.peak_tree_rss, "peak_single_rss": m.peak_single_rss,
+            "peak_single_cmd": m.peak_single_cmd, "rusage_maxrss": m.rusage_maxrss, "rss_samples": m.samples,
+            "log": m.log}
+
+
+# ---------------------------------------------------------------- main
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", nargs="+", type=int, default=[1000, 20000, LARGE_N], help="table sizes N")
+    parser.add_argument("--n-test", type=int, default=5, help="iterations (seeds) on both sides")
+    parser.add_argument("--cores", type=int, default=2, help="snakemake --cores")
+    parser.add_argument("--warm-cache", action="store_true",
+                        help="both sides share a pre-warmed NUMBA_CACHE_DIR (default: a fresh empty one each)")
+    parser.add_argument("--estimate-above", type=int, default=20000,
+                        help="above this N the seed loop runs only --estimate-iterations iterations and is "
+                             "extrapolated to n_test")
+    parser.add_argument("--estimate-iterations", type=int, default=1)
+    parser.add_argument("--format", choices=["parquet", "csv"], default="parquet", help="generated table format")
+    parser.add_argument("--seed", type=int, default=20240410, help="resampling seed")
+    parser.add_argument("--jitter", type=float, default=0.05,
+                        help="noise, as a fraction of each column's within-cluster standard deviation")
+    parser.add_argument("--workdir", type=Path, help="scratch directory (default: a new temporary one)")
+    parser.add_argument("--keep", action="store_true", help="keep the scratch directory")
+    parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results.json")
+    args = parser.parse_args(argv)
+
+    sys.path.insert(0, str(REPO / "scripts"))
+    from dimred_flow.tables import read_table_file
+
+    env = environment()
+    print(f"{env['cpu_count']} CPUs ({env['cpu_model']}), {env['memory_bytes'] / 2**30:.0f} GiB, "
+          f"load average {env['load_average_at_start']}", flush=True)
+    if env["load_average_at_start"][0] > 0.5 * (env["cpu_count"] or 1):
+        print("WARNING: the machine is busy (see the load average): both wall times will be distorted.", flush=True)
+    snapshot = read_table_file(SNAPSHOT)
+    workroot = args.workdir or Path(tempfile.mkdtemp(prefix="dimred-bench-"))
+    workroot.mkdir(parents=True, exist_ok=True)
+    rows, jit_s = [], None
+    try:
+        for n in sorted(args.sizes):
+            row = bench_size(n, args, workroot, snapshot, jit_s)
+            rows.append(row)
+            if row["estimated_a"] is None:
+                jit_s = umap_jit_estimate(row["seed_loop"]["timings"]) if not args.warm_cache else jit_s
+            _write_results(args, env, rows, workroot)
+    finally:
+        if not args.keep and args.workdir is None:
+            shutil.rmtree(workroot, ignore_errors=True)
+    print("\nNumba cache: " + ("warm, shared by both sides (pre-filled by one UMAP fit)" if args.warm_cache
+                              else "cold: a fresh empty NUMBA_CACHE_DIR for each side"))
+    print(format_report(rows))
+    print(f"\nresults: {args.out}")
+    return 0 if all(r["evaluation"]["verdict"] != "FAIL" for r in rows) else 1
+
+
+def _write_results(args, env: dict, rows: list[dict], workroot: Path) -> None:
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    payload = {
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "command": [Path(sys.argv[0]).name, *sys.argv[1:]],
+        "settings": {"sizes": args.sizes, "n_test": args.n_test, "cores": args.cores, "warm_cache": args.warm_cache,
+                     "estimate_above": args.estimate_above, "estimate_iterations": args.estimate_iterations,
+                     "format": args.format, "resample_seed": args.seed, "jitter": args.jitter,
+                     "workdir": str(workroot) if (args.keep or args.workdir) else None},
+        "targets": {"ratio": {str(k): v for k, v in RATIO_TARGETS.items()},
+                    str(LARGE_N): {"wall_s_below": LARGE_WALL_S, "peak_rss_bytes_below": LARGE_RSS_BYTES}},
+        "environment": {**env, "load_average_at_end": os.getloadavg()},
+        "results": rows,
+        "report": format_report(rows),
+    }
+    args.out.write_text(json.dumps(payload, indent=2, default=str) + "\n")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

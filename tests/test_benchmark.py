@@ -1,0 +1,167 @@
+"""The pure parts of benchmarks/run_benchmark.py: the resampler, the breakdowns and the report. No timing."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from astropy.table import MaskedColumn, Table
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def rb():
+    spec = importlib.util.spec_from_file_location("run_benchmark", REPO / "benchmarks" / "run_benchmark.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["run_benchmark"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def source():
+    rng = np.random.default_rng(0)
+    n = 60
+    clusters = np.repeat(["Hyades", "Pleiades", "Praesepe"], n // 3)
+    centre = {"Hyades": 20.0, "Pleiades": 7.4, "Praesepe": 5.4}
+    parallax = np.array([centre[c] for c in clusters]) + rng.normal(0, 0.2, n)
+    table = Table()
+    table["source_id"] = np.arange(n, dtype=np.int64) + 1000
+    table["Cluster"] = clusters
+    table["ra"] = rng.uniform(50, 60, n)
+    table["dec"] = rng.uniform(10, 20, n)
+    table["parallax"] = MaskedColumn(parallax, mask=np.arange(n) % 17 == 0, unit="mas")
+    table["pmra"] = rng.normal(0, 5, n)
+    table["pmdec"] = rng.normal(0, 5, n)
+    table["phot_g_mean_mag"] = rng.uniform(5, 18, n)
+    table["bp_rp"] = rng.uniform(0, 3, n)
+    table["Simbad"] = ["Simbad"] * n
+    return table
+
+
+def test_resample_keeps_columns_labels_and_size(rb, source):
+    out = rb.resample_table(source, 500, seed=7)
+    assert len(out) == 500
+    assert out.colnames == source.colnames
+    assert out["parallax"].unit == source["parallax"].unit
+    # Every row is a real star of the snapshot, with its own label and untouched id.
+    label_of = dict(zip(source["source_id"].tolist(), source["Cluster"].tolist()))
+    assert all(label_of[i] == c for i, c in zip(out["source_id"].tolist(), out["Cluster"].tolist()))
+    assert set(out["Cluster"]) <= set(source["Cluster"])
+    assert np.array_equal(out["Simbad"], np.array(["Simbad"] * 500))
+
+
+def test_resample_is_deterministic(rb, source):
+    a = rb.resample_table(source, 300, seed=3)
+    b = rb.resample_table(source, 300, seed=3)
+    c = rb.resample_table(source, 300, seed=4)
+    for name in source.colnames:
+        assert np.array_equal(np.ma.getdata(a[name]), np.ma.getdata(b[name]))
+        assert np.array_equal(np.ma.getmaskarray(a[name]), np.ma.getmaskarray(b[name]))
+    assert not np.array_equal(a["source_id"], c["source_id"])
+
+
+def test_resampled_duplicates_differ_but_stay_close(rb, source):
+    out = rb.resample_table(source, 600, seed=11, jitter=0.05)
+    ids = out["source_id"].tolist()
+    duplicate = next(i for i in set(ids) if ids.count(i) > 1)
+    rows = np.flatnonzero(out["source_id"] == duplicate)
+    original = np.flatnonzero(source["source_id"] == duplicate)[0]
+    for name in rb.JITTER_COLUMNS:
+        values = np.asarray(out[name][rows], dtype=float)
+        assert len(set(values.tolist())) == len(rows), name  # not identical copies
+        # within a few jitter widths of the real star (5% of the cluster's spread)
+        group = np.asarray(source[name], dtype=float)[source["Cluster"] == source["Cluster"][original]]
+        assert np.all(np.abs(values - float(source[name][original])) < 0.05 * np.nanstd(group) * 6), name
+
+
+def test_resample_keeps_nulls_masked(rb, source):
+    out = rb.resample_table(source, 400, seed=5)
+    source_mask = dict(zip(source["source_id"].tolist(), np.ma.getmaskarray(source["parallax"]).tolist()))
+    assert isinstance(out["parallax"], MaskedColumn)
+    assert np.ma.getmaskarray(out["parallax"]).tolist() == [source_mask[i] for i in out["source_id"].tolist()]
+    assert not isinstance(out["ra"], MaskedColumn)  # an unmasked column stays unmasked
+
+
+def test_resampled_table_round_trips_through_the_workflow_reader(rb, source, tmp_path):
+    sys.path.insert(0, str(REPO / "scripts"))
+    from dimred_flow.tables import read_table_file
+
+    out = rb.resample_table(source, 50, seed=1)
+    back = read_table_file(rb.write_table(out, tmp_path / "t.parquet"))
+    assert back.colnames == out.colnames and len(back) == 50
+    assert np.array_equal(np.ma.getmaskarray(back["parallax"]), np.ma.getmaskarray(out["parallax"]))
+
+
+@pytest.mark.parametrize(
+    ("n", "wall_a", "wall_b", "rss_b", "ratio", "verdict"),
+    [
+        (1000, 100.0, 60.0, 10**9, 0.6, "PASS"),
+        (1000, 100.0, 61.0, 10**9, 0.61, "FAIL"),
+        (20000, 1000.0, 300.0, 10**9, 0.3, "PASS"),
+        (20000, 1000.0, 301.0, 10**9, 0.301, "FAIL"),
+        (600, 10.0, 20.0, 10**9, 2.0, "n/a"),
+        (100000, 5000.0, 899.0, 3 * 10**9, 0.1798, "PASS"),
+        (100000, 5000.0, 901.0, 3 * 10**9, 0.1802, "FAIL"),
+        (100000, 5000.0, 800.0, 4 * 10**9, 0.16, "FAIL"),
+    ],
+)
+def test_evaluate_ratio_and_verdict(rb, n, wall_a, wall_b, rss_b, ratio, verdict):
+    result = rb.evaluate(n, wall_a, wall_b, rss_b)
+    assert result["ratio"] == pytest.approx(ratio, abs=1e-4)
+    assert result["verdict"] == verdict
+
+
+def test_evaluate_without_a_baseline_fails_a_ratio_target(rb):
+    result = rb.evaluate(1000, None, 10.0, 10**8)
+    assert result["ratio"] is None and result["verdict"] == "FAIL"
+
+
+def test_format_report_shows_figures_and_estimate(rb):
+    rows = []
+    for n, wall_a, wall_b, estimated in ((1000, 200.0, 150.0, None), (100000, 9000.0, 700.0, 1)):
+        rows.append({"n": n, "wall_a": wall_a, "wall_b": wall_b, "rss_a": 5 * 10**8, "rss_b": 2 * 10**9,
+                     "estimated_a": estimated, "evaluation": rb.evaluate(n, wall_a, wall_b, 2 * 10**9)})
+    text = rb.format_report(rows)
+    lines = text.splitlines()
+    assert lines[0].split()[0] == "N" and len(lines) == 4
+    assert "1,000" in lines[2] and "0.750" in lines[2] and "FAIL" in lines[2]
+    assert "100,000" in lines[3] and "(estimated from 1 iteration)" in lines[3] and "PASS" in lines[3]
+    assert "0.078" in lines[3] and "2,000 MB" in lines[3] and "500 MB" in lines[3]
+
+
+def test_extrapolation_and_jit_estimate(rb):
+    timings = {"iterations": [{"umap": 40.0, "total": 100.0}, {"umap": 10.0, "total": 70.0},
+                              {"umap": 12.0, "total": 72.0}]}
+    assert rb.umap_jit_estimate(timings) == pytest.approx(28.0)
+    one = {"iterations": [{"umap": 40.0, "total": 100.0}]}
+    assert rb.umap_jit_estimate(one) is None
+    est = rb.extrapolate_seed_wall(130.0, one, 5, jit_s=30.0)
+    assert est["wall_s"] == pytest.approx(130.0 + 4 * 70.0) and est["iterations_run"] == 1
+    assert rb.extrapolate_seed_wall(130.0, one, 5, jit_s=None)["wall_s"] == pytest.approx(130.0 + 4 * 100.0)
+    two = {"iterations": [{"total": 100.0}, {"total": 60.0}]}
+    assert rb.extrapolate_seed_wall(200.0, two, 5, jit_s=30.0)["wall_s"] == pytest.approx(200.0 + 3 * 60.0)
+
+
+def test_rule_breakdown_sums_per_family(rb, tmp_path):
+    header = "s\th:m:s\tmax_rss\tmax_vms\tmax_uss\tmax_pss\tio_in\tio_out\tmean_load\tcpu_time\n"
+    files = {
+        "import_table.tsv": "1.5\t0:00:01\t100.0\t1\t1\t1\t0\t0\t0\t1.2\n",
+        "project_umap/iterations_1-3.tsv": "30.0\t0:00:30\t400.5\t1\t1\t1\t0\t0\t0\t29.0\n",
+        "project_umap/iterations_4-5.tsv": "20.0\t0:00:20\t380.0\t1\t1\t1\t0\t0\t0\tNA\n",
+        "upload_plot/new_user/iteration_1.tsv": "0.5\t0:00:00\t50\t1\t1\t1\t0\t0\t0\t0.4\n",
+    }
+    for name, row in files.items():
+        path = tmp_path / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(header + row)
+    rules = rb.rule_breakdown(tmp_path)
+    assert list(rules) == ["project_umap", "import_table", "upload_plot"]  # largest first
+    assert rules["project_umap"] == {"jobs": 2, "sum_s": 50.0, "max_s": 30.0, "cpu_s": 29.0, "max_rss_mb": 400.5}
+    assert rules["upload_plot"]["jobs"] == 1
+    text = rb.format_breakdown("rules", rules, wall=60.0)
+    assert "project_umap" in text and "52.0 s  (wall 60.0 s)" in text
