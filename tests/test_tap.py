@@ -15,15 +15,9 @@ import pyarrow.parquet as pq
 import pytest
 
 from dachs_fixture import COLUMNS, CSV_PATH, N_ROWS, TABLE
-from dimred_flow.tap import (
-    TapError,
-    chunk_conditions,
-    concatenate_parquet,
-    fetch_table,
-    read_parquet_table,
-    render_chunk_query,
-    table_to_parquet,
-)
+from dimred_flow.errors import UserError
+from dimred_flow.tables import TableError, concatenate_parquet, read_parquet, write_parquet
+from dimred_flow.tap import TapError, chunk_conditions, fetch_table, render_chunk_query
 
 FULL_QUERY = f"SELECT {', '.join(COLUMNS)} FROM {TABLE} ORDER BY source_id"
 CHUNK_QUERY = f"SELECT {', '.join(COLUMNS)} FROM {TABLE} WHERE {{chunk_condition}} ORDER BY source_id"
@@ -71,6 +65,10 @@ def test_chunk_conditions_edges_and_last_inclusive():
 def test_chunk_conditions_rejects_bad_input(column, edges):
     with pytest.raises(TapError):
         chunk_conditions(column, edges)
+
+
+def test_tap_errors_are_user_errors():
+    assert issubclass(TapError, UserError)
 
 
 def test_render_chunk_query():
@@ -174,11 +172,11 @@ def test_chunked_fetch_equals_single_fetch(dachs_tap_url, tmp_path):
         t, prov = fetch_table(dachs_tap_url, render_chunk_query(CHUNK_QUERY, cond), maxrec=5000, mode="sync")
         assert 0 < prov["row_count"] < N_ROWS
         p = tmp_path / f"chunk_{i}.parquet"
-        table_to_parquet(t, p)
+        write_parquet(t, p)
         paths.append(p)
     out = tmp_path / "all.parquet"
     concatenate_parquet(paths, out)
-    merged = read_parquet_table(out)
+    merged = read_parquet(out)
     merged.sort("source_id")
     _assert_tables_equal(full, merged)
     assert merged["xgal"].meta.get("ucd") == "pos.cartesian.x;pos.galactocentric"
@@ -187,8 +185,8 @@ def test_chunked_fetch_equals_single_fetch(dachs_tap_url, tmp_path):
 def test_parquet_round_trip_keeps_units_and_nulls(dachs_tap_url, tmp_path):
     table, _ = fetch_table(dachs_tap_url, FULL_QUERY, maxrec=5000, mode="sync")
     path = tmp_path / "sub" / "t.parquet"
-    table_to_parquet(table, path)
-    assert path.exists() and not list(path.parent.glob(".*tmp"))  # atomic: no temp file left
+    write_parquet(table, path)
+    assert path.exists() and not list(path.parent.glob("*.partial"))  # atomic: no temp file left
     raw = pq.read_table(path)
     nulls = _csv_null_counts()
     for c in ("xgal", "ygal", "zgal", "bprp0", "mg0"):
@@ -196,7 +194,7 @@ def test_parquet_round_trip_keeps_units_and_nulls(dachs_tap_url, tmp_path):
         vals = raw.column(c).drop_null().to_numpy()
         assert np.isfinite(vals).all(), c                        # ... not NaN fill values
     assert raw.schema.field("xgal").metadata[b"unit"] == b"kpc"
-    back = read_parquet_table(path)
+    back = read_parquet(path)
     _assert_tables_equal(table, back)
     assert str(back["pmra"].unit) == "mas / yr" and back["source_id"].dtype == np.int64
     assert back["mg0"].description == table["mg0"].description
@@ -207,9 +205,9 @@ def test_parquet_round_trip_keeps_units_and_nulls(dachs_tap_url, tmp_path):
 def test_concatenate_rejects_different_columns(dachs_tap_url, tmp_path):
     a, _ = fetch_table(dachs_tap_url, f"SELECT TOP 5 source_id, ra FROM {TABLE}", maxrec=10, mode="sync")
     b, _ = fetch_table(dachs_tap_url, f"SELECT TOP 5 source_id, dec FROM {TABLE}", maxrec=10, mode="sync")
-    table_to_parquet(a, tmp_path / "a.parquet")
-    table_to_parquet(b, tmp_path / "b.parquet")
-    with pytest.raises(TapError, match="differ"):
+    write_parquet(a, tmp_path / "a.parquet")
+    write_parquet(b, tmp_path / "b.parquet")
+    with pytest.raises(TableError, match="differ"):
         concatenate_parquet([tmp_path / "a.parquet", tmp_path / "b.parquet"], tmp_path / "c.parquet")
     assert not (tmp_path / "c.parquet").exists()
 

@@ -1,11 +1,21 @@
-"""Reading source tables and writing them as Parquet, keeping units and NULLs."""
+"""Reading source tables, and the Parquet files between steps, keeping units and NULLs.
+
+astropy's own Parquet writer stores a masked float as NaN, after which a NULL can no
+longer be told from a NaN; write_parquet stores masked values as Parquet nulls instead,
+with each column's unit, UCD and description in the Arrow field metadata and, for an
+exact round trip through read_parquet, as JSON in the schema metadata.
+"""
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
-from astropy.table import Table
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+from astropy.table import Column, MaskedColumn, Table
 
 from dimred_flow.errors import UserError
 
@@ -52,13 +62,161 @@ def column_metadata(table: Table) -> list[dict]:
     ]
 
 
+_COLUMNS_KEY = b"dimred_flow.columns"
+_TABLE_META_KEY = b"dimred_flow.table_meta"
+
+
+def _jsonable(mapping) -> dict:
+    """The entries of `mapping` that survive JSON (meta can hold arbitrary objects)."""
+    kept = {}
+    for key, value in (mapping or {}).items():
+        try:
+            json.dumps(value)
+        except (TypeError, ValueError):
+            continue
+        kept[str(key)] = value
+    return kept
+
+
+def _column_to_arrow(column) -> pa.Array:
+    mask = np.ma.getmaskarray(column) if hasattr(column, "mask") else None
+    data = np.asarray(np.ma.getdata(column))
+    if mask is not None and mask.ndim > 1:
+        # An array cell is NULL only when every element is masked.
+        mask = mask.reshape(len(mask), -1).all(axis=1)
+    if mask is not None and not mask.any():
+        mask = None
+    if data.dtype.kind in "biuf":
+        # VOTable data arrive big-endian, which Arrow does not take.
+        data = data.astype(data.dtype.newbyteorder("="), copy=False)
+    if data.dtype.kind == "S":
+        data = np.char.decode(data, "utf-8", errors="replace")
+    if data.ndim > 1:
+        flat = data.reshape(len(data), -1)
+        array = pa.FixedSizeListArray.from_arrays(pa.array(flat.ravel()), flat.shape[1])
+        return array if mask is None else pa.array(array.to_pylist(), type=array.type, mask=mask)
+    if data.dtype.kind in "biuf":
+        return pa.array(data, mask=mask)
+    values = data.tolist()
+    return pa.array(
+        [None if (mask is not None and mask[i]) or value is None else str(value) for i, value in enumerate(values)],
+        type=pa.string(),
+    )
+
+
+def _table_to_arrow(table: Table) -> pa.Table:
+    arrays, fields, columns = [], [], {}
+    for name in table.colnames:
+        column = table[name]
+        array = _column_to_arrow(column)
+        unit = column.unit.to_string() if column.unit is not None else None
+        meta = _jsonable(column.meta)
+        description = column.description or None
+        field_meta = {k: str(v) for k, v in (("unit", unit), ("ucd", meta.get("ucd")), ("description", description)) if v}
+        fields.append(pa.field(name, array.type, nullable=True, metadata=field_meta or None))
+        arrays.append(array)
+        columns[name] = {
+            "unit": unit,
+            "description": description,
+            "format": column.format if isinstance(column.format, str) else None,
+            "meta": meta,
+            "masked": hasattr(column, "mask"),
+        }
+    schema = pa.schema(
+        fields,
+        metadata={_COLUMNS_KEY: json.dumps(columns).encode(), _TABLE_META_KEY: json.dumps(_jsonable(table.meta)).encode()},
+    )
+    return pa.Table.from_arrays(arrays, schema=schema)
+
+
+def _arrow_to_column(array: pa.Array, name: str, field_meta: dict, info: dict):
+    kind = array.type
+    nulls = array.null_count > 0
+    if pa.types.is_floating(kind) or pa.types.is_integer(kind) or pa.types.is_boolean(kind):
+        filled = array.fill_null(False if pa.types.is_boolean(kind) else 0) if nulls else array
+        data = filled.to_numpy(zero_copy_only=False)
+        mask = array.is_null().to_numpy(zero_copy_only=False) if nulls else None
+    else:
+        values = array.to_pylist()
+        mask = np.array([value is None for value in values]) if nulls else None
+        if pa.types.is_fixed_size_list(kind):
+            data = np.array([[0] * kind.list_size if value is None else value for value in values])
+        else:
+            data = np.array(["" if value is None else str(value) for value in values], dtype=str)
+    meta = dict(info.get("meta") or {})
+    if "ucd" not in meta and field_meta.get("ucd"):
+        meta["ucd"] = field_meta["ucd"]
+    options = {
+        "name": name,
+        "unit": info.get("unit", field_meta.get("unit")) or None,
+        "description": info.get("description", field_meta.get("description")),
+        "meta": meta,
+    }
+    if info.get("format"):
+        options["format"] = info["format"]
+    if mask is not None or info.get("masked"):
+        return MaskedColumn(data, mask=False if mask is None else mask, **options)
+    return Column(data, **options)
+
+
+def _arrow_to_table(arrow: pa.Table) -> Table:
+    metadata = arrow.schema.metadata or {}
+    columns = json.loads(metadata.get(_COLUMNS_KEY, b"{}"))
+    table = Table(meta=json.loads(metadata.get(_TABLE_META_KEY, b"{}")))
+    for name in arrow.column_names:
+        field_meta = {k.decode(): v.decode() for k, v in (arrow.schema.field(name).metadata or {}).items()}
+        table.add_column(_arrow_to_column(arrow.column(name).combine_chunks(), name, field_meta, columns.get(name, {})))
+    return table
+
+
+def _partial(path: Path) -> Path:
+    """Written first and renamed, so a killed job never leaves a truncated file under the final name."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path.with_name(path.name + ".partial")
+
+
 def write_parquet(table: Table, path: str | Path) -> None:
-    """Write atomically: a killed job never leaves a truncated Parquet file under the final name."""
     path = Path(path)
-    partial = path.with_name(path.name + ".partial")
-    table.write(partial, format="parquet", overwrite=True)
+    partial = _partial(path)
+    pq.write_table(_table_to_arrow(table), partial)
     os.replace(partial, path)
 
 
 def read_parquet(path: str | Path, columns: list[str] | None = None) -> Table:
-    return Table.read(path, format="parquet", include_names=columns)
+    if not Path(path).is_file():
+        raise TableError(f"Parquet table {path} does not exist: run the step that writes it first.")
+    return _arrow_to_table(pq.read_table(path, columns=columns))
+
+
+def concatenate_parquet(paths: list[str | Path], out: str | Path) -> None:
+    """Append the row groups of `paths` to `out` one at a time, so memory stays bounded by the
+    largest row group; the first file's schema is kept."""
+    paths, out = [Path(p) for p in paths], Path(out)
+    if not paths:
+        raise TableError("There are no Parquet tables to concatenate: give at least one.")
+    schema = pq.read_schema(paths[0])
+    partial = _partial(out)
+    try:
+        with pq.ParquetWriter(partial, schema) as writer:
+            for path in paths:
+                parquet = pq.ParquetFile(path)
+                if parquet.schema_arrow.names != schema.names:
+                    raise TableError(
+                        f"Cannot concatenate {path}: its columns {parquet.schema_arrow.names} differ from "
+                        f"{paths[0]}'s {schema.names}; every part must come from the same query."
+                    )
+                for group in range(parquet.num_row_groups):
+                    part = parquet.read_row_group(group)
+                    try:
+                        # Every part gets the first file's schema metadata (units, UCDs, descriptions).
+                        part = part.cast(schema)
+                    except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as error:
+                        raise TableError(
+                            f"Cannot concatenate {path}: its column types differ from {paths[0]}'s ({error}); "
+                            "every part must come from the same query."
+                        ) from None
+                    writer.write_table(part)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+    os.replace(partial, out)

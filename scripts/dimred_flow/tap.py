@@ -1,13 +1,12 @@
-"""Fetch tables from a TAP service (sync or async) with retries, overflow checks and
-Parquet output that keeps units and NULLs.
+"""Fetch tables from a TAP service (sync or async) with retries and overflow checks.
 
-Public API (used by the workflow's fetch rule):
+Public API (used by the workflow's fetch rules; the Parquet I/O is in dimred_flow.tables):
 
     fetch_table(url, query, maxrec=..., mode="auto", ...) -> (astropy Table, provenance dict)
     chunk_conditions(column, edges) -> ["col >= a AND col < b", ...]
     render_chunk_query(query, condition) -> query with '{chunk_condition}' substituted
-    table_to_parquet(table, path) / read_parquet_table(path)
-    concatenate_parquet(paths, out_path)
+    fetch_chunk(url, query, condition, ...) -> fetch_table for one chunk (may be empty)
+    combine_chunk_provenance(chunks) -> provenance of the concatenated table
 
 Every failure surfaces as :class:`TapError` with one readable message (what failed,
 where, and the config key that fixes it); no stack traces in messages.
@@ -21,26 +20,23 @@ attempt (so at most ``retries + 1`` attempts), with exponential backoff
 """
 from __future__ import annotations
 
-import datetime as _dt
-import os
 import re
 import socket
-import tempfile
 import time
 import warnings
-from pathlib import Path
-from typing import Iterable
 
 import requests
+
+from dimred_flow.cli import utc_now
+from dimred_flow.errors import UserError
 
 __all__ = [
     "TapError",
     "fetch_table",
     "chunk_conditions",
     "render_chunk_query",
-    "table_to_parquet",
-    "read_parquet_table",
-    "concatenate_parquet",
+    "fetch_chunk",
+    "combine_chunk_provenance",
 ]
 
 CHUNK_PLACEHOLDER = "{chunk_condition}"
@@ -58,7 +54,7 @@ _TRANSIENT_WORDS = re.compile(
 )
 
 
-class TapError(Exception):
+class TapError(UserError):
     """One readable message naming the problem and the fix; never a traceback dump."""
 
 
@@ -112,10 +108,6 @@ class _DeadlineSession(requests.Session):
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-def _utc_now_iso() -> str:
-    return _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _one_line(text: object, limit: int = 600) -> str:
@@ -256,7 +248,7 @@ def fetch_table(url: str, query: str, *, maxrec: int | None, mode: str = "auto",
 
     mode: "sync", "async" or "auto" (async when maxrec is None or maxrec > async_threshold).
     Returns ``(table, provenance)``; the table keeps masked (NULL) values masked.
-    provenance keys: service_url, query, maxrec, mode, row_count, overflow,
+    provenance keys: kind ("tap"), service_url, query, maxrec, mode, row_count, overflow,
     truncated_warning, columns [{name, unit, ucd, datatype, description}],
     fetched_at (UTC ISO 8601 'Z'), attempts.
     ``allow_empty=True`` returns an empty table instead of raising (for chunks).
@@ -361,6 +353,7 @@ def fetch_table(url: str, query: str, *, maxrec: int | None, mode: str = "auto",
         )
 
     provenance = {
+        "kind": "tap",
         "service_url": url,
         "query": query,
         "maxrec": maxrec,
@@ -369,7 +362,7 @@ def fetch_table(url: str, query: str, *, maxrec: int | None, mode: str = "auto",
         "overflow": overflow,
         "truncated_warning": truncated_warning,
         "columns": _column_provenance(result),
-        "fetched_at": _utc_now_iso(),
+        "fetched_at": utc_now(),
         "attempts": attempts,
     }
     return table, provenance
@@ -429,220 +422,45 @@ def render_chunk_query(query: str, condition: str) -> str:
     return query.replace(CHUNK_PLACEHOLDER, f"({condition})")
 
 
-def _atomic_target(path) -> tuple[Path, str]:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=str(path.parent))
-    os.close(fd)
-    return path, tmp
+def fetch_chunk(url: str, query: str, condition: str, **options):
+    """fetch_table for one chunk: ``condition`` replaces the placeholder in ``query``.
 
-
-_META_COLUMNS = b"dimred_flow.columns"
-_META_TABLE = b"dimred_flow.table_meta"
-
-
-def _jsonable(v):
-    """v if it survives JSON (plain scalars, lists, dicts), else None."""
-    import json
-
-    try:
-        json.dumps(v)
-        return v
-    except (TypeError, ValueError):
-        return None
-
-
-def _table_to_arrow(table):
-    """astropy Table -> pyarrow Table: masked entries become nulls; units, UCDs and
-    descriptions go to the field metadata and to a JSON blob in the schema metadata."""
-    import json
-
-    import numpy as np
-    import pyarrow as pa
-
-    arrays, fields, colmeta = [], [], {}
-    for name in table.colnames:
-        col = table[name]
-        masked = hasattr(col, "mask")
-        data = np.ma.getdata(col)
-        data = np.asarray(data)
-        mask = np.ma.getmaskarray(col) if masked else None
-        if mask is not None and mask.ndim > 1:  # array column: null the row if all masked
-            mask = mask.reshape(len(mask), -1).all(axis=1)
-        if mask is not None and not mask.any():
-            mask = None
-        if data.dtype.kind in "biuf" and data.dtype.byteorder not in ("=", "|"):
-            data = data.astype(data.dtype.newbyteorder("="))
-        if data.dtype.kind == "S":
-            data = np.char.decode(data, "utf-8", errors="replace")
-        if data.ndim > 1:
-            flat = data.reshape(len(data), -1)
-            values = pa.array(flat.ravel())
-            arr = pa.FixedSizeListArray.from_arrays(values, flat.shape[1])
-            if mask is not None:
-                arr = pa.array(arr.to_pylist(), type=arr.type, mask=mask)
-        elif data.dtype.kind in "biuf":
-            arr = pa.array(data, mask=mask)
-        else:  # str / object
-            arr = pa.array([None if (mask is not None and mask[i]) else (None if v is None else str(v))
-                            for i, v in enumerate(data.tolist())], type=pa.string())
-        unit = None if getattr(col, "unit", None) is None else col.unit.to_string()
-        ucd = (col.meta or {}).get("ucd") if hasattr(col, "meta") else None
-        desc = getattr(col, "description", None)
-        fmeta = {k: str(v) for k, v in (("unit", unit), ("ucd", ucd), ("description", desc)) if v}
-        fields.append(pa.field(name, arr.type, nullable=True, metadata=fmeta or None))
-        arrays.append(arr)
-        meta = {k: _jsonable(v) for k, v in (getattr(col, "meta", None) or {}).items()}
-        colmeta[name] = {
-            "unit": unit, "description": desc,
-            "format": getattr(col, "format", None) if isinstance(getattr(col, "format", None), str) else None,
-            "meta": {k: v for k, v in meta.items() if v is not None},
-            "masked": bool(masked),
-            "dtype": data.dtype.str if data.dtype.kind in "biuf" else None,
-        }
-    tmeta = {str(k): _jsonable(v) for k, v in table.meta.items()}
-    schema = pa.schema(fields, metadata={
-        _META_COLUMNS: json.dumps(colmeta).encode(),
-        _META_TABLE: json.dumps({k: v for k, v in tmeta.items() if v is not None}).encode(),
-    })
-    return pa.Table.from_arrays(arrays, schema=schema)
-
-
-def _arrow_to_table(pa_table):
-    """pyarrow Table (written by _table_to_arrow or any Parquet) -> astropy Table with
-    nulls masked and units/UCDs/descriptions restored."""
-    import json
-
-    import numpy as np
-    import pyarrow as pa
-    from astropy.table import Column, MaskedColumn, Table
-
-    md = pa_table.schema.metadata or {}
-    colmeta = json.loads(md.get(_META_COLUMNS, b"{}"))
-    tmeta = json.loads(md.get(_META_TABLE, b"{}"))
-    out = Table(meta=tmeta)
-    for name in pa_table.column_names:
-        arr = pa_table.column(name).combine_chunks()
-        info = colmeta.get(name, {})
-        nulls = arr.null_count > 0
-        t = arr.type
-        if pa.types.is_floating(t) or pa.types.is_integer(t) or pa.types.is_boolean(t):
-            mask = np.asarray(arr.is_null().to_numpy(zero_copy_only=False)) if nulls else None
-            fill = False if pa.types.is_boolean(t) else 0
-            data = arr.fill_null(fill).to_numpy(zero_copy_only=False) if nulls else \
-                arr.to_numpy(zero_copy_only=False)
-            if info.get("dtype"):
-                data = data.astype(np.dtype(info["dtype"]).newbyteorder("="), copy=False)
-        elif pa.types.is_fixed_size_list(t):
-            vals = arr.to_pylist()
-            mask = np.array([v is None for v in vals]) if nulls else None
-            width = t.list_size
-            data = np.array([v if v is not None else [0] * width for v in vals])
-        else:
-            vals = arr.to_pylist()
-            mask = np.array([v is None for v in vals]) if nulls else None
-            data = np.array(["" if v is None else str(v) for v in vals], dtype=str)
-        fmeta = {k.decode(): v.decode() for k, v in (pa_table.schema.field(name).metadata or {}).items()}
-        unit = info.get("unit", fmeta.get("unit"))
-        desc = info.get("description", fmeta.get("description"))
-        meta = dict(info.get("meta") or {})
-        if "ucd" not in meta and fmeta.get("ucd"):
-            meta["ucd"] = fmeta["ucd"]
-        kw = dict(name=name, unit=unit or None, description=desc, meta=meta)
-        if info.get("format"):
-            kw["format"] = info["format"]
-        if mask is not None or info.get("masked"):
-            col = MaskedColumn(data, mask=mask if mask is not None else False, **kw)
-        else:
-            col = Column(data, **kw)
-        out.add_column(col)
-    return out
-
-
-def table_to_parquet(table, path) -> None:
-    """Write ``table`` as Parquet, atomically (temp file + os.replace).
-
-    Masked (NULL) values become Parquet nulls (not NaN, not zeros); units, UCDs and
-    descriptions are stored in the Arrow field metadata and, for the exact round trip
-    via read_parquet_table, as JSON in the schema metadata. (astropy's own
-    format='parquet' writer is not used: it writes masked values as NaN/fill values.)
+    A chunk may be empty (a range of the chunk column can hold no rows); only the
+    concatenated table must not be. The provenance records the template and the
+    condition next to the exact query sent.
     """
-    import pyarrow.parquet as pq
-
-    path, tmp = _atomic_target(path)
-    try:
-        pq.write_table(_table_to_arrow(table), tmp)
-        os.replace(tmp, path)
-    except Exception as exc:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        if isinstance(exc, TapError):
-            raise
-        raise TapError(f"could not write Parquet file {path}: {type(exc).__name__}: {_one_line(exc)}") from None
+    table, provenance = fetch_table(url, render_chunk_query(query, condition), allow_empty=True, **options)
+    provenance.update(query_template=query, chunk_condition=condition)
+    return table, provenance
 
 
-def read_parquet_table(path):
-    """Read a Parquet file written by table_to_parquet / concatenate_parquet back into an
-    astropy Table (units restored, nulls as masked values)."""
-    import pyarrow.parquet as pq
-
-    try:
-        return _arrow_to_table(pq.read_table(str(path)))
-    except FileNotFoundError:
-        raise TapError(f"Parquet file {path} does not exist") from None
-    except Exception as exc:
-        raise TapError(f"could not read Parquet file {path}: {type(exc).__name__}: {_one_line(exc)}") from None
-
-
-def concatenate_parquet(paths: Iterable, out_path) -> None:
-    """Concatenate Parquet files with the same columns into ``out_path``, streaming one
-    row group at a time. The first file's schema (with astropy's unit metadata) is kept."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    paths = [Path(p) for p in paths]
-    if not paths:
-        raise TapError("concatenate_parquet: no input files")
-    out_path, tmp = _atomic_target(out_path)
-    writer = None
-    try:
-        schema = pq.read_schema(paths[0])
-        writer = pq.ParquetWriter(tmp, schema)
-        for p in paths:
-            pf = pq.ParquetFile(p)
-            other = pf.schema_arrow
-            if other.names != schema.names:
-                raise TapError(
-                    f"cannot concatenate {p}: its columns {other.names} differ from {paths[0]}'s {schema.names}"
-                )
-            for i in range(pf.num_row_groups):
-                part = pf.read_row_group(i)
-                if not part.schema.equals(schema, check_metadata=False):
-                    try:
-                        part = part.cast(schema)
-                    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, ValueError) as exc:
-                        raise TapError(
-                            f"cannot concatenate {p}: column types differ from {paths[0]} ({_one_line(exc, 200)})"
-                        ) from None
-                else:
-                    part = part.replace_schema_metadata(schema.metadata)
-                writer.write_table(part)
-        writer.close()
-        writer = None
-        os.replace(tmp, out_path)
-    except Exception as exc:
-        if writer is not None:
-            try:
-                writer.close()
-            except Exception:
-                pass
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        if isinstance(exc, TapError):
-            raise
-        raise TapError(f"could not concatenate Parquet files into {out_path}: "
-                       f"{type(exc).__name__}: {_one_line(exc)}") from None
+def combine_chunk_provenance(chunks: list[dict]) -> dict:
+    """Provenance of the table concatenated from the chunks whose fetch_chunk provenances
+    are ``chunks``, in order: the service, template, maxrec and columns of the fetch, the
+    total row count, the latest fetch time, and one entry per chunk."""
+    if not chunks:
+        raise TapError("there are no chunks to concatenate: set at least two source.tap.chunks.edges")
+    first = chunks[0]
+    row_count = sum(chunk["row_count"] for chunk in chunks)
+    if row_count == 0:
+        raise TapError(
+            f"every chunk of the query came back empty from {first['service_url']}. Check the table name, "
+            "the WHERE clause (source.tap.query) and that source.tap.chunks.edges cover the column's values. "
+            f"Query was:\n{first['query_template']}"
+        )
+    return {
+        "kind": "tap",
+        "service_url": first["service_url"],
+        "query": first["query_template"],
+        "maxrec": first["maxrec"],
+        "mode": first["mode"],
+        "row_count": row_count,
+        "overflow": any(chunk["overflow"] for chunk in chunks),
+        "columns": first["columns"],
+        "fetched_at": max(chunk["fetched_at"] for chunk in chunks),
+        "chunks": [
+            {key: chunk[key] for key in ("chunk_condition", "query", "row_count", "overflow", "truncated_warning",
+                                         "fetched_at", "attempts")}
+            for chunk in chunks
+        ],
+    }

@@ -8,14 +8,14 @@ rule import_table:
         "logs/import_table.log",
     benchmark:
         "results/benchmarks/import_table.tsv"
-    threads: 1
-    resources:
-        mem_mb=2000,
-        runtime=10,
     conda:
         f"{ENVS}/fetch.yaml"
     container:
         CONTAINER
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
     shell:
         "python {SCRIPTS}/import_table.py --source {input.source:q}"
         " --table {output.table} --provenance {output.provenance} 2> {log}"
@@ -27,28 +27,117 @@ rule prepare_features:
     output:
         features="results/data/features.npz",
         summary="results/data/features.json",
-    params:
-        features=" ".join(config["features"]),
-        derive=" ".join(config["derive"]),
-        label_column=config["label_column"] or "",
-        color_by=config["color_by"],
-        standardize="--standardize" if config["standardize"] else "--no-standardize",
-        max_rows=int(config["max_rows"] or 0),
     log:
         "logs/prepare_features.log",
     benchmark:
         "results/benchmarks/prepare_features.tsv"
-    threads: 1
-    resources:
-        mem_mb=4000,
-        runtime=15,
     conda:
         f"{ENVS}/reduce.yaml"
     container:
         CONTAINER
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=15,
+    params:
+        features=" ".join(config["features"]),
+        derive=" ".join(config["derive"]),
+        # A flag only when set: '{params...:q}' of an empty string is no argument at all.
+        label_column=(
+            f"--label-column {shlex.quote(config['label_column'])}"
+            if config["label_column"]
+            else ""
+        ),
+        color_by=config["color_by"],
+        standardize="--standardize" if config["standardize"] else "--no-standardize",
+        max_rows=int(config["max_rows"] or 0),
     shell:
         "python {SCRIPTS}/prepare_features.py --table {input.table}"
         " --features {params.features} --derive {params.derive}"
-        " --label-column {params.label_column:q} --color-by {params.color_by:q}"
+        " {params.label_column} --color-by {params.color_by:q}"
         " {params.standardize} --max-rows {params.max_rows}"
         " --out {output.features} --summary {output.summary} 2> {log}"
+
+
+TAP_CHUNKS = tap_chunk_conditions()
+# Minutes: source.tap.timeout bounds the whole fetch, retries included; the rest is for writing.
+TAP_RUNTIME = int(float(config["source"]["tap"]["timeout"]) // 60) + 10
+
+
+# Every TAP setting, the query first, is a param: Snakemake fetches again when one
+# changes, and never because a config file was touched.
+rule fetch_tap_table:
+    output:
+        table="results/data/tap_table.parquet",
+        provenance="results/data/tap_table.json",
+    log:
+        "logs/fetch_tap_table.log",
+    benchmark:
+        "results/benchmarks/fetch_tap_table.tsv"
+    conda:
+        f"{ENVS}/fetch.yaml"
+    container:
+        CONTAINER
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=TAP_RUNTIME,
+    params:
+        query=tap_query,
+        options=tap_options,
+    shell:
+        "python {SCRIPTS}/fetch_tap_table.py {params.options} --query {params.query:q}"
+        " --table {output.table} --provenance {output.provenance} 2> {log}"
+
+
+rule fetch_tap_chunk:
+    output:
+        table="results/data/tap_chunks/chunk_{k}.parquet",
+        provenance="results/data/tap_chunks/chunk_{k}.json",
+    log:
+        "logs/fetch_tap_chunk/chunk_{k}.log",
+    benchmark:
+        "results/benchmarks/fetch_tap_chunk/chunk_{k}.tsv"
+    wildcard_constraints:
+        k=r"\d+",
+    conda:
+        f"{ENVS}/fetch.yaml"
+    container:
+        CONTAINER
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=TAP_RUNTIME,
+    params:
+        query=tap_query,
+        options=tap_options,
+        condition=lambda wildcards: TAP_CHUNKS[int(wildcards.k)],
+    shell:
+        "python {SCRIPTS}/fetch_tap_table.py {params.options} --query {params.query:q}"
+        " --chunk-condition {params.condition:q}"
+        " --table {output.table} --provenance {output.provenance} 2> {log}"
+
+
+rule concatenate_tap_chunks:
+    input:
+        tables=expand("results/data/tap_chunks/chunk_{k}.parquet", k=TAP_CHUNKS),
+        provenances=expand("results/data/tap_chunks/chunk_{k}.json", k=TAP_CHUNKS),
+    output:
+        table="results/data/tap_chunked_table.parquet",
+        provenance="results/data/tap_chunked_table.json",
+    log:
+        "logs/concatenate_tap_chunks.log",
+    benchmark:
+        "results/benchmarks/concatenate_tap_chunks.tsv"
+    conda:
+        f"{ENVS}/fetch.yaml"
+    container:
+        CONTAINER
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    shell:
+        "python {SCRIPTS}/concatenate_tap_chunks.py --chunks {input.tables}"
+        " --chunk-provenances {input.provenances}"
+        " --table {output.table} --provenance {output.provenance} 2> {log}"
