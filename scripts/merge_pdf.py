@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Merge the iteration plots into one PDF, one page and one outline entry per iteration."""
+"""Merge the iteration plots into one PDF, one page and one outline entry per iteration,
+followed by any appended PDF pages (the seed-stability table)."""
 
 import argparse
 from pathlib import Path
@@ -12,6 +13,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--plots", required=True, nargs="+", type=Path, help="PNG per iteration, in order")
     parser.add_argument("--seeds", required=True, nargs="+", type=int)
+    parser.add_argument(
+        "--append", nargs=2, action="append", default=[], metavar=("PDF", "TITLE"),
+        help="PDF appended after the plots, with its outline title (repeatable)",
+    )
     parser.add_argument("--out", required=True, type=Path)
     args = parser.parse_args()
     log = setup_logging("merge_pdf")
@@ -19,8 +24,9 @@ def main() -> None:
         parser.error("--plots and --seeds must have the same length")
 
     pages = [(plot, f"Iteration {i} (seed {seed})") for i, (plot, seed) in enumerate(zip(args.plots, args.seeds), 1)]
-    merge_plots(pages, args.out)
-    log.info("merged %d pages into %s", len(pages), args.out)
+    appended = [(Path(pdf), title) for pdf, title in args.append]
+    merge_plots(pages, args.out, extra_pdfs=appended)
+    log.info("merged %d plots and %d appended PDFs into %s", len(pages), len(appended), args.out)
 
 
 if __name__ == "__main__":

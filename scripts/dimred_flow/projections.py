@@ -13,8 +13,41 @@ import numpy as np
 TSNE_EARLY_EXAGGERATION_ITER = 250
 
 
+def import_umap_with_cached_jit():
+    """Import umap-learn with numba's on-disk cache enabled for its compiled functions.
+
+    umap-learn and pynndescent leave `cache=True` off almost everywhere, so every fresh process
+    recompiles them (~30 s on 2 cores). Defaulting it on while they are imported lets NUMBA_CACHE_DIR
+    keep the machine code: measured here, import + first fit at 1,000 rows fell from 32 s to 4 s
+    with a warm cache, with bit-identical embeddings.
+    """
+    import sys
+
+    if "umap" in sys.modules:
+        return sys.modules["umap"]
+    import numba
+
+    originals = {name: getattr(numba, name) for name in ("jit", "njit")}
+
+    def cached(original):
+        def decorator(*args, **kwargs):
+            kwargs.setdefault("cache", True)
+            return original(*args, **kwargs)
+
+        return decorator
+
+    try:
+        for name, original in originals.items():
+            setattr(numba, name, cached(original))
+        import umap
+    finally:
+        for name, original in originals.items():
+            setattr(numba, name, original)
+    return umap
+
+
 def fit_umap(matrix: np.ndarray, seed: int, *, n_neighbors: int, min_dist: float) -> np.ndarray:
-    import umap
+    umap = import_umap_with_cached_jit()
 
     # A random_state makes umap-learn run single-threaded: the price of reproducibility,
     # paid back by running seeds in parallel jobs.

@@ -1,8 +1,10 @@
+import hashlib
 import json
 import shlex
 import sys
 from pathlib import Path
 
+from snakemake import __version__ as SNAKEMAKE_VERSION
 from snakemake.exceptions import WorkflowError
 
 sys.path.insert(0, str(Path(workflow.basedir) / "scripts"))
@@ -49,7 +51,41 @@ def storage_args():
 
 
 def source_table():
-    return "results/data/tap_table.parquet" if config["source"]["kind"] == "tap" else "results/data/file_table.parquet"
+    """The table prepare_features reads: imported from a file, fetched in one query, or concatenated from chunks."""
+    source = config["source"]
+    if source["kind"] == "file":
+        return "results/data/file_table.parquet"
+    if source["tap"]["chunks"]:
+        return "results/data/tap_chunked_table.parquet"
+    return "results/data/tap_table.parquet"
+
+
+def tap_chunk_conditions():
+    """The ADQL condition of each chunk, by chunk number from 1; empty without source.tap.chunks."""
+    chunks = config["source"]["tap"]["chunks"]
+    if not chunks:
+        return {}
+    # Imported here: only a chunked fetch needs the TAP module (and its requests import) at parse time.
+    from dimred_flow.tap import chunk_conditions
+
+    return dict(enumerate(chunk_conditions(chunks["column"], chunks["edges"]), start=1))
+
+
+def tap_query(wildcards):
+    """The ADQL as written: a function's value is not read as a pattern, so '{chunk_condition}' is no wildcard."""
+    return config["source"]["tap"]["query"]
+
+
+def tap_options(wildcards):
+    """Flags saying how to query the service; a function, so a file source never needs a URL."""
+    tap = config["source"]["tap"]
+    options = (
+        f"--url {shlex.quote(tap['url'])} --mode {tap['mode']} --async-threshold {int(tap['async_threshold'])}"
+        f" --timeout {float(tap['timeout'])} --retries {int(tap['retries'])} --on-overflow {tap['on_overflow']}"
+    )
+    if tap["maxrec"]:
+        options += f" --maxrec {int(tap['maxrec'])}"
+    return options
 
 
 def source_file():
@@ -93,5 +129,83 @@ def staged_plots(wildcards):
     ]
 
 
+# Settings of the seed-stability metrics: k for the neighbour metrics, and the size of the fixed
+# subsample they are computed on. Part of the metrics' fingerprint.
+STABILITY = {"n_neighbors": 10, "max_rows": 2000}
+STABILITY_FINGERPRINT = hashlib.sha256(
+    json.dumps(
+        {"plots": [FINGERPRINTS[i] for i in ITERATIONS], "metrics": STABILITY},
+        sort_keys=True,
+    ).encode()
+).hexdigest()
+
+
+def stored_stability():
+    """Whether storage already holds the metrics of exactly these embeddings (known once the checkpoint ran)."""
+    with open(checkpoints.list_stored_stability.get().output.inventory) as handle:
+        return json.load(handle)["stored"] is not None
+
+
+def staged_stability(wildcards=None):
+    """The metrics: downloaded where storage has them, computed from the embeddings and uploaded otherwise."""
+    return (
+        f"{STAGING}/{'downloaded' if stored_stability() else 'uploaded'}/stability.json"
+    )
+
+
+def local_data(wildcards=None):
+    """The table and features, where this run computes embeddings; a run that only downloads
+    plots and metrics (combine_plots on another machine) neither fetches nor prepares the data.
+    """
+    if stored_iterations() == set(ITERATIONS) and stored_stability():
+        return []
+    table = source_table()
+    return [
+        table,
+        table.replace(".parquet", ".json"),
+        "results/data/features.npz",
+        "results/data/features.json",
+    ]
+
+
+def executor_name():
+    """The executor jobs run on, for the provenance; evaluated while the DAG is built."""
+    plugin = getattr(workflow, "executor_plugin", None)  # Snakemake 8+
+    if plugin is not None:
+        return plugin.name.removeprefix("snakemake-executor-plugin-")
+    run_local = getattr(workflow, "run_local", None)  # Snakemake 7
+    if run_local is not None:
+        return "local" if run_local else "cluster"
+    return "unknown"
+
+
+# Run-level files that upload_report_file stages beside the plots.
+RUN_FILES = {
+    "stability.json": "results/metrics/stability.json",
+    "ro-crate-metadata.json": "results/ro-crate-metadata.json",
+}
+
+
+def run_crate_outputs(wildcards, input):
+    """--output FILE DESCRIPTION for every file the crate describes."""
+    described = [
+        (plot, f"UMAP, PCA and t-SNE of iteration {i} (seed {SEEDS[i]})")
+        for i, plot in zip(ITERATIONS, input.plots)
+    ]
+    described += [
+        (input.pdf, "all plots and the seed-stability table"),
+        (input.stability, "seed-stability metrics"),
+    ]
+    described += [(path, "prepared data") for path in input.data]
+    return " ".join(
+        f"--output {shlex.quote(path)} {shlex.quote(text)}" for path, text in described
+    )
+
+
 def final_outputs():
-    return ["results/merged_plots.pdf"]
+    return [
+        "results/merged_plots.pdf",
+        f"{STAGING}/uploaded/ro-crate-metadata.json",
+        f"results/{USER_FOLDER}/explore.ipynb",
+        "results/report/plots",
+    ]

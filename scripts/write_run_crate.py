@@ -1,0 +1,52 @@
+#!/usr/bin/env python3
+"""Write the run's provenance as a Workflow Run RO-Crate (ro-crate-metadata.json) in the results folder."""
+
+import argparse
+import json
+from pathlib import Path
+
+from dimred_flow.cli import read_json, run, setup_logging, utc_now, write_json
+from dimred_flow.crate import build_run_crate
+
+
+def seed_pair(text: str) -> tuple[int, int]:
+    iteration, _, seed = text.partition("=")
+    return int(iteration), int(seed)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--config-json", required=True, help="the resolved configuration as JSON")
+    parser.add_argument("--seeds", required=True, nargs="+", type=seed_pair, metavar="ITERATION=SEED")
+    parser.add_argument("--stability", required=True, type=Path, help="stability.json, which records the data source")
+    parser.add_argument(
+        "--output", nargs=2, action="append", default=[], metavar=("FILE", "DESCRIPTION"),
+        help="a result file of the run (repeatable)",
+    )
+    parser.add_argument("--snakemake-version", required=True)
+    parser.add_argument("--executor", required=True)
+    parser.add_argument("--repo", required=True, type=Path, help="the workflow repository (for its git commit)")
+    parser.add_argument("--benchmarks", required=True, type=Path)
+    parser.add_argument("--out", required=True, type=Path, help="ro-crate-metadata.json at the crate root")
+    args = parser.parse_args()
+    log = setup_logging("write_run_crate")
+
+    crate = build_run_crate(
+        crate_root=args.out.parent,
+        config=json.loads(args.config_json),
+        seeds=dict(args.seeds),
+        source=read_json(args.stability)["data"]["source"],
+        outputs=[(Path(path), description) for path, description in args.output],
+        snakemake_version=args.snakemake_version,
+        envs_dir=args.repo / "envs",
+        repo=args.repo,
+        executor=args.executor,
+        benchmark_dir=args.benchmarks,
+        end_time=utc_now(),
+    )
+    write_json(args.out, crate)
+    log.info("wrote %s with %d entities", args.out, len(crate["@graph"]))
+
+
+if __name__ == "__main__":
+    run(main)
