@@ -1,10 +1,13 @@
+from pathlib import Path
+
 from snakemake.utils import min_version
 
 # 7.32 is what REANA 0.9 runs; the workflow targets Snakemake 9.
 min_version("7.32")
 
 
-configfile: "config/config.yaml"
+# The default config sits beside this file, so runs in another working directory (-d) find it.
+configfile: str(Path(workflow.basedir) / "config" / "config.yaml")
 
 
 report: "workflow/report/workflow.rst"

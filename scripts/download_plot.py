@@ -4,15 +4,13 @@
 import argparse
 from pathlib import Path
 
-from dimred_flow.cli import read_json, run, setup_logging
-from dimred_flow.storage import download_plot, open_storage
+from dimred_flow.cli import add_storage_arguments, read_json, run, setup_logging, storage_from_arguments
+from dimred_flow.storage import download_plot
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--storage", required=True)
-    parser.add_argument("--endpoint-url", default="")
-    parser.add_argument("--user-folder", required=True)
+    add_storage_arguments(parser)
     parser.add_argument("--iteration", required=True, type=int)
     parser.add_argument("--inventory", required=True, type=Path)
     parser.add_argument("--out", required=True, type=Path)
@@ -20,7 +18,7 @@ def main() -> None:
     log = setup_logging("download_plot")
 
     record = read_json(args.inventory)["stored"][str(args.iteration)]
-    storage = open_storage(args.storage, args.endpoint_url or None)
+    storage = storage_from_arguments(args)
     download_plot(storage, args.user_folder, args.iteration, args.out, record)
     log.info("downloaded and verified iteration %d (seed %d)", args.iteration, record["seed"])
 

@@ -4,23 +4,20 @@
 import argparse
 from pathlib import Path
 
-from dimred_flow.cli import read_json, run, setup_logging
-from dimred_flow.storage import open_storage
-from dimred_flow.stored_files import download_file
+from dimred_flow.cli import add_storage_arguments, read_json, run, setup_logging, storage_from_arguments
+from dimred_flow.storage import download_file
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--storage", required=True)
-    parser.add_argument("--endpoint-url", default="")
-    parser.add_argument("--user-folder", required=True)
+    add_storage_arguments(parser)
     parser.add_argument("--inventory", required=True, type=Path)
     parser.add_argument("--out", required=True, type=Path)
     args = parser.parse_args()
     log = setup_logging("download_stability_metrics")
 
     record = read_json(args.inventory)["stored"]
-    download_file(open_storage(args.storage, args.endpoint_url or None), record, args.out)
+    download_file(storage_from_arguments(args), record["key"], args.out, record["sha256"])
     log.info("downloaded and verified %s", record["key"])
 
 

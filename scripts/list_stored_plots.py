@@ -7,8 +7,8 @@ Runs first: unreachable storage or wrong credentials stop the run before any com
 import argparse
 from pathlib import Path
 
-from dimred_flow.cli import run, setup_logging, write_json
-from dimred_flow.storage import check_storage, list_stored_plots, open_storage
+from dimred_flow.cli import add_storage_arguments, run, setup_logging, storage_from_arguments, write_json
+from dimred_flow.storage import check_storage, list_stored_plots
 
 
 def fingerprint_pair(text: str) -> tuple[int, str]:
@@ -18,9 +18,7 @@ def fingerprint_pair(text: str) -> tuple[int, str]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--storage", required=True, help="s3://bucket/prefix or a local directory")
-    parser.add_argument("--endpoint-url", default="")
-    parser.add_argument("--user-folder", required=True)
+    add_storage_arguments(parser)
     parser.add_argument("--create-bucket", action="store_true")
     parser.add_argument(
         "--fingerprints", required=True, nargs="+", type=fingerprint_pair, metavar="ITERATION=FINGERPRINT"
@@ -29,7 +27,7 @@ def main() -> None:
     args = parser.parse_args()
     log = setup_logging("list_stored_plots")
 
-    storage = open_storage(args.storage, args.endpoint_url or None)
+    storage = storage_from_arguments(args)
     check_storage(storage, create_bucket=args.create_bucket)
     stored = list_stored_plots(storage, args.user_folder, dict(args.fingerprints))
     write_json(

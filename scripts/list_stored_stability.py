@@ -4,22 +4,19 @@
 import argparse
 from pathlib import Path
 
-from dimred_flow.cli import run, setup_logging, write_json
-from dimred_flow.storage import open_storage
+from dimred_flow.cli import add_storage_arguments, run, setup_logging, storage_from_arguments, write_json
 from dimred_flow.stored_files import find_stored_stability
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--storage", required=True)
-    parser.add_argument("--endpoint-url", default="")
-    parser.add_argument("--user-folder", required=True)
+    add_storage_arguments(parser)
     parser.add_argument("--fingerprint", required=True)
     parser.add_argument("--out", required=True, type=Path, help="JSON inventory")
     args = parser.parse_args()
     log = setup_logging("list_stored_stability")
 
-    storage = open_storage(args.storage, args.endpoint_url or None)
+    storage = storage_from_arguments(args)
     record = find_stored_stability(storage, args.user_folder, args.fingerprint)
     write_json(args.out, {"fingerprint": args.fingerprint, "stored": record})
     log.info("stability metrics %s in %s/%s", "found" if record else "not", storage.description, args.user_folder)

@@ -5,15 +5,13 @@ import argparse
 import shutil
 from pathlib import Path
 
-from dimred_flow.cli import run, setup_logging, utc_now, write_json
-from dimred_flow.storage import open_storage, upload_plot
+from dimred_flow.cli import add_storage_arguments, run, setup_logging, storage_from_arguments, utc_now, write_json
+from dimred_flow.storage import upload_plot
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--storage", required=True)
-    parser.add_argument("--endpoint-url", default="")
-    parser.add_argument("--user-folder", required=True)
+    add_storage_arguments(parser)
     parser.add_argument("--iteration", required=True, type=int)
     parser.add_argument("--seed", required=True, type=int)
     parser.add_argument("--fingerprint", required=True)
@@ -23,7 +21,7 @@ def main() -> None:
     args = parser.parse_args()
     log = setup_logging("upload_plot")
 
-    storage = open_storage(args.storage, args.endpoint_url or None)
+    storage = storage_from_arguments(args)
     record = {
         "iteration": args.iteration,
         "seed": args.seed,

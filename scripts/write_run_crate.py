@@ -24,7 +24,7 @@ def main() -> None:
         help="a result file of the run (repeatable)",
     )
     parser.add_argument("--snakemake-version", required=True)
-    parser.add_argument("--executor", required=True)
+    parser.add_argument("--executor-file", required=True, type=Path, help="written by the Snakefile's onstart")
     parser.add_argument("--repo", required=True, type=Path, help="the workflow repository (for its git commit)")
     parser.add_argument("--benchmarks", required=True, type=Path)
     parser.add_argument("--out", required=True, type=Path, help="ro-crate-metadata.json at the crate root")
@@ -40,7 +40,7 @@ def main() -> None:
         snakemake_version=args.snakemake_version,
         envs_dir=args.repo / "envs",
         repo=args.repo,
-        executor=args.executor,
+        executor=args.executor_file.read_text().strip() if args.executor_file.exists() else "unknown",
         benchmark_dir=args.benchmarks,
         end_time=utc_now(),
     )

@@ -41,3 +41,16 @@ def read_json(path: str | Path) -> dict:
 
 def utc_now() -> str:
     return dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+def add_storage_arguments(parser) -> None:
+    """The flags every staging program takes; storage_args() in common.smk fills them."""
+    parser.add_argument("--storage", required=True, help="s3://bucket/prefix or a local directory")
+    parser.add_argument("--endpoint-url", default="", help="S3 endpoint of a non-AWS object store")
+    parser.add_argument("--user-folder", required=True)
+
+
+def storage_from_arguments(args):
+    from dimred_flow.storage import open_storage
+
+    return open_storage(args.storage, args.endpoint_url or None)

@@ -21,12 +21,12 @@ def _png_page(path: Path) -> PdfReader:
 def merge_plots(pages: list[tuple[Path, str]], out_path: Path, extra_pdfs: list[tuple[Path, str]] = ()) -> None:
     """`pages`: (png, outline title) in order; `extra_pdfs`: (pdf, outline title) appended after them."""
     writer = PdfWriter()
-    for source, title in [( _png_page(png), title) for png, title in pages] + [
-        (PdfReader(pdf), title) for pdf, title in extra_pdfs
-    ]:
+    sources = [(_png_page(png), title) for png, title in pages]
+    sources += [(PdfReader(pdf), title) for pdf, title in extra_pdfs]
+    for source, title in sources:
         first_page = len(writer.pages)
         writer.append(source)
-        writer.add_outline_item(title, first_page)
+        writer.add_outline_item(title=title, page_number=first_page)
     writer.add_metadata({"/Title": "dimred-flow: UMAP, PCA and t-SNE projections", "/Creator": "dimred-flow"})
     out_path = Path(out_path)
     partial = out_path.with_name(out_path.name + ".partial")

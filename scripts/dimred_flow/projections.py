@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import time
 from pathlib import Path
 
@@ -123,15 +124,23 @@ def load_embedding(directory: Path, iteration: int) -> np.ndarray:
 
 
 def run_batch(fit, iterations: list[int], seeds: list[int], out_dir: Path, log=print) -> dict:
-    """Fit one embedding per (iteration, seed) in this process, so one-off costs are paid once."""
+    """Fit one embedding per (iteration, seed) in this process, so one-off costs are paid once.
+
+    The batch is written to a '.partial' directory renamed into place at the end: a killed job
+    never leaves a directory that looks finished.
+    """
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    partial = out_dir.with_name(out_dir.name + ".partial")
+    shutil.rmtree(partial, ignore_errors=True)
+    partial.mkdir(parents=True)
     timings = {}
     for iteration, seed in zip(iterations, seeds, strict=True):
         started = time.perf_counter()
-        save_embedding(out_dir, iteration, fit(seed))
+        save_embedding(partial, iteration, fit(seed))
         timings[iteration] = round(time.perf_counter() - started, 3)
         log(f"iteration {iteration} (seed {seed}) done in {timings[iteration]} s")
     record = {"iterations": iterations, "seeds": seeds, "seconds": timings}
-    (out_dir / "seeds.json").write_text(json.dumps(record, indent=2))
+    (partial / "seeds.json").write_text(json.dumps(record, indent=2))
+    shutil.rmtree(out_dir, ignore_errors=True)
+    partial.rename(out_dir)
     return record

@@ -175,51 +175,56 @@ def _put_atomically(storage: Storage, local_path: Path, key: str) -> None:
             storage.fs.rm(temporary)
 
 
-def _verify(storage: Storage, key: str, size: int, sha256: str) -> None:
-    info = storage.fs.info(key)
-    if info["size"] != size:
-        raise StorageError(f"Upload of {key} is {info['size']} bytes in storage instead of {size}; rerun to retry.")
-    if file_sha256_bytes(storage.fs.cat_file(key)) != sha256:
-        raise StorageError(f"Upload of {key} does not match its checksum in storage; rerun to retry.")
+def upload_file(storage: Storage, user_folder: str, local_path: Path, name: str) -> dict:
+    """Upload one file as {user_folder}/{name}, read it back and verify it; return key, sha256, size."""
+    local_path = Path(local_path)
+    key = storage.key(user_folder, name)
+    receipt = {"key": key, "sha256": file_sha256(local_path), "size": local_path.stat().st_size}
+    try:
+        _put_atomically(storage, local_path, key)
+        info = storage.fs.info(key)
+        stored = storage.fs.cat_file(key)
+    except Exception as error:  # noqa: BLE001
+        raise _explain(storage, error, f"upload {key}") from None
+    if info["size"] != receipt["size"] or file_sha256_bytes(stored) != receipt["sha256"]:
+        raise StorageError(f"Upload of {key} does not match the local file in storage; rerun to retry.")
+    return receipt
+
+
+def download_file(storage: Storage, key: str, destination: Path, sha256: str) -> None:
+    """Download `key`, check it against `sha256` and only then move it into place."""
+    destination = Path(destination)
+    partial = destination.with_name(destination.name + ".partial")
+    try:
+        storage.fs.get_file(key, str(partial))
+    except Exception as error:  # noqa: BLE001
+        partial.unlink(missing_ok=True)
+        raise _explain(storage, error, f"download {key}") from None
+    actual = file_sha256(partial)
+    if actual != sha256:
+        partial.unlink()
+        raise StorageError(
+            f"{key} does not match its recorded checksum (expected {sha256[:12]}…, got {actual[:12]}…); "
+            "it was not used. Delete it from storage and rerun to recompute it."
+        )
+    os.replace(partial, destination)
 
 
 def upload_plot(storage: Storage, user_folder: str, iteration: int, local_plot: Path, record: dict) -> dict:
     """Upload one plot and then its record; return the record with size and checksum."""
-    local_plot = Path(local_plot)
-    record = {**record, "sha256": file_sha256(local_plot), "size": local_plot.stat().st_size}
-    plot_key = storage.key(user_folder, plot_name(iteration))
-    record_key = storage.key(user_folder, record_name(iteration))
-    record_file = local_plot.with_suffix(".record.json")
+    receipt = upload_file(storage, user_folder, local_plot, plot_name(iteration))
+    record = {**record, "sha256": receipt["sha256"], "size": receipt["size"]}
+    record_file = Path(local_plot).with_suffix(".record.json")
     record_file.write_text(json.dumps(record, indent=2, sort_keys=True))
     try:
-        _put_atomically(storage, local_plot, plot_key)
-        _verify(storage, plot_key, record["size"], record["sha256"])
-        _put_atomically(storage, record_file, record_key)
-    except StorageError:
-        raise
-    except Exception as error:  # noqa: BLE001
-        raise _explain(storage, error, f"upload {plot_key}") from None
+        upload_file(storage, user_folder, record_file, record_name(iteration))
     finally:
         record_file.unlink(missing_ok=True)
-    return {**record, "key": plot_key}
+    return {**record, "key": receipt["key"]}
 
 
 def download_plot(storage: Storage, user_folder: str, iteration: int, destination: Path, record: dict) -> dict:
-    """Download one stored plot, verify it against its record, and move it into place."""
-    destination = Path(destination)
-    plot_key = storage.key(user_folder, plot_name(iteration))
-    partial = destination.with_name(destination.name + ".partial")
-    try:
-        storage.fs.get_file(plot_key, str(partial))
-    except Exception as error:  # noqa: BLE001
-        partial.unlink(missing_ok=True)
-        raise _explain(storage, error, f"download {plot_key}") from None
-    actual = file_sha256(partial)
-    if actual != record["sha256"]:
-        partial.unlink()
-        raise StorageError(
-            f"{plot_key} does not match its recorded checksum (expected {record['sha256'][:12]}…, "
-            f"got {actual[:12]}…); it was not merged. Delete it from storage and rerun to recompute it."
-        )
-    os.replace(partial, destination)
-    return {**record, "key": plot_key}
+    """Download one stored plot and verify it against its record."""
+    key = storage.key(user_folder, plot_name(iteration))
+    download_file(storage, key, destination, record["sha256"])
+    return {**record, "key": key}

@@ -37,9 +37,9 @@ CONTAINER = config["container_image"]
 
 
 wildcard_constraints:
-    first=r"\d+",
-    last=r"\d+",
-    iteration=r"\d+",
+    first=r"[0-9]+",
+    last=r"[0-9]+",
+    iteration=r"[0-9]+",
 
 
 def storage_args():
@@ -111,7 +111,10 @@ def batch_args(wildcards):
 
 
 def all_batch_dirs(method):
-    return [f"results/embeddings/{method}/iterations_{first}-{last}" for first, last in batches_for(config, method)]
+    return [
+        f"results/embeddings/{method}/iterations_{first}-{last}"
+        for first, last in batches_for(config, method)
+    ]
 
 
 def stored_iterations():
@@ -169,7 +172,7 @@ def local_data(wildcards=None):
 
 
 def executor_name():
-    """The executor jobs run on, for the provenance; evaluated while the DAG is built."""
+    """The executor jobs run on, for the provenance; known once the run has started."""
     plugin = getattr(workflow, "executor_plugin", None)  # Snakemake 8+
     if plugin is not None:
         return plugin.name.removeprefix("snakemake-executor-plugin-")
@@ -177,6 +180,16 @@ def executor_name():
     if run_local is not None:
         return "local" if run_local else "cluster"
     return "unknown"
+
+
+EXECUTOR_FILE = "logs/executor.txt"
+
+
+onstart:
+    # Handed to the local write_run_crate job through a file rather than a param, so a dry run
+    # (executor 'dryrun') never reports the crate as outdated.
+    Path(EXECUTOR_FILE).parent.mkdir(parents=True, exist_ok=True)
+    Path(EXECUTOR_FILE).write_text(executor_name())
 
 
 # Run-level files that upload_report_file stages beside the plots.

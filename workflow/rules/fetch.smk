@@ -16,8 +16,10 @@ rule import_table:
     resources:
         mem_mb=2000,
         runtime=10,
+    params:
+        script=f"{SCRIPTS}/import_table.py",
     shell:
-        "python {SCRIPTS}/import_table.py --source {input.source:q}"
+        "python {params.script} --source {input.source:q}"
         " --table {output.table} --provenance {output.provenance} 2> {log}"
 
 
@@ -40,6 +42,7 @@ rule prepare_features:
         mem_mb=4000,
         runtime=15,
     params:
+        script=f"{SCRIPTS}/prepare_features.py",
         features=" ".join(config["features"]),
         derive=" ".join(config["derive"]),
         # A flag only when set: '{params...:q}' of an empty string is no argument at all.
@@ -52,7 +55,7 @@ rule prepare_features:
         standardize="--standardize" if config["standardize"] else "--no-standardize",
         max_rows=int(config["max_rows"] or 0),
     shell:
-        "python {SCRIPTS}/prepare_features.py --table {input.table}"
+        "python {params.script} --table {input.table}"
         " --features {params.features} --derive {params.derive}"
         " {params.label_column} --color-by {params.color_by:q}"
         " {params.standardize} --max-rows {params.max_rows}"
@@ -83,10 +86,11 @@ rule fetch_tap_table:
         mem_mb=4000,
         runtime=TAP_RUNTIME,
     params:
+        script=f"{SCRIPTS}/fetch_tap_table.py",
         query=tap_query,
         options=tap_options,
     shell:
-        "python {SCRIPTS}/fetch_tap_table.py {params.options} --query {params.query:q}"
+        "python {params.script} {params.options} --query {params.query:q}"
         " --table {output.table} --provenance {output.provenance} 2> {log}"
 
 
@@ -99,7 +103,7 @@ rule fetch_tap_chunk:
     benchmark:
         "results/benchmarks/fetch_tap_chunk/chunk_{k}.tsv"
     wildcard_constraints:
-        k=r"\d+",
+        k=r"[0-9]+",
     conda:
         f"{ENVS}/fetch.yaml"
     container:
@@ -109,11 +113,12 @@ rule fetch_tap_chunk:
         mem_mb=4000,
         runtime=TAP_RUNTIME,
     params:
+        script=f"{SCRIPTS}/fetch_tap_table.py",
         query=tap_query,
         options=tap_options,
         condition=lambda wildcards: TAP_CHUNKS[int(wildcards.k)],
     shell:
-        "python {SCRIPTS}/fetch_tap_table.py {params.options} --query {params.query:q}"
+        "python {params.script} {params.options} --query {params.query:q}"
         " --chunk-condition {params.condition:q}"
         " --table {output.table} --provenance {output.provenance} 2> {log}"
 
@@ -137,7 +142,9 @@ rule concatenate_tap_chunks:
     resources:
         mem_mb=2000,
         runtime=10,
+    params:
+        script=f"{SCRIPTS}/concatenate_tap_chunks.py",
     shell:
-        "python {SCRIPTS}/concatenate_tap_chunks.py --chunks {input.tables}"
+        "python {params.script} --chunks {input.tables}"
         " --chunk-provenances {input.provenances}"
         " --table {output.table} --provenance {output.provenance} 2> {log}"

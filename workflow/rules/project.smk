@@ -3,23 +3,26 @@ rule compute_tsne_affinities:
         features="results/data/features.npz",
     output:
         affinities="results/data/tsne_affinities.npz",
-    params:
-        perplexity=float(TSNE["perplexity"]),
-        seed=int(config["seed"]),
     log:
         "logs/compute_tsne_affinities.log",
     benchmark:
         "results/benchmarks/compute_tsne_affinities.tsv"
-    threads: 2
-    resources:
-        mem_mb=4000,
-        runtime=30,
+    # t-SNE is the longest chain; started first, it overlaps UMAP instead of following it.
+    priority: 10
     conda:
         f"{ENVS}/reduce.yaml"
     container:
         CONTAINER
+    threads: 2
+    resources:
+        mem_mb=4000,
+        runtime=30,
+    params:
+        script=f"{SCRIPTS}/compute_tsne_affinities.py",
+        perplexity=float(TSNE["perplexity"]),
+        seed=int(config["seed"]),
     shell:
-        "python {SCRIPTS}/compute_tsne_affinities.py --features {input.features}"
+        "python {params.script} --features {input.features}"
         " --perplexity {params.perplexity} --seed {params.seed} --threads {threads}"
         " --out {output.affinities} 2> {log}"
 
@@ -29,26 +32,27 @@ rule project_umap:
         features="results/data/features.npz",
     output:
         embeddings=directory("results/embeddings/umap/iterations_{first}-{last}"),
-    params:
-        batch=batch_args,
-        n_neighbors=int(config["methods"]["umap"]["n_neighbors"]),
-        min_dist=float(config["methods"]["umap"]["min_dist"]),
-        numba_cache=".cache/numba",
     log:
         "logs/project_umap/iterations_{first}-{last}.log",
     benchmark:
         "results/benchmarks/project_umap/iterations_{first}-{last}.tsv"
+    conda:
+        f"{ENVS}/reduce.yaml"
+    container:
+        CONTAINER
     # umap-learn runs single-threaded once a random_state is set.
     threads: 1
     resources:
         mem_mb=4000,
         runtime=60,
-    conda:
-        f"{ENVS}/reduce.yaml"
-    container:
-        CONTAINER
+    params:
+        script=f"{SCRIPTS}/project.py",
+        batch=batch_args,
+        n_neighbors=int(config["methods"]["umap"]["n_neighbors"]),
+        min_dist=float(config["methods"]["umap"]["min_dist"]),
+        numba_cache=".cache/numba",
     shell:
-        "NUMBA_CACHE_DIR=${{NUMBA_CACHE_DIR:-{params.numba_cache}}} python {SCRIPTS}/project.py umap"
+        "NUMBA_CACHE_DIR=${{NUMBA_CACHE_DIR:-{params.numba_cache}}} python {params.script} umap"
         " --features {input.features} --iterations {params.batch[iterations]}"
         " --seeds {params.batch[seeds]} --out-dir {output.embeddings}"
         " --n-neighbors {params.n_neighbors} --min-dist {params.min_dist} 2> {log}"
@@ -59,22 +63,23 @@ rule project_pca:
         features="results/data/features.npz",
     output:
         embeddings=directory("results/embeddings/pca/iterations_{first}-{last}"),
-    params:
-        batch=batch_args,
     log:
         "logs/project_pca/iterations_{first}-{last}.log",
     benchmark:
         "results/benchmarks/project_pca/iterations_{first}-{last}.tsv"
-    threads: 1
-    resources:
-        mem_mb=2000,
-        runtime=10,
     conda:
         f"{ENVS}/reduce.yaml"
     container:
         CONTAINER
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    params:
+        script=f"{SCRIPTS}/project.py",
+        batch=batch_args,
     shell:
-        "python {SCRIPTS}/project.py pca"
+        "python {params.script} pca"
         " --features {input.features} --iterations {params.batch[iterations]}"
         " --seeds {params.batch[seeds]} --out-dir {output.embeddings} 2> {log}"
 
@@ -83,11 +88,28 @@ rule project_tsne:
     input:
         features="results/data/features.npz",
         affinities=(
-            "results/data/tsne_affinities.npz" if TSNE["implementation"] == "opentsne" else []
+            "results/data/tsne_affinities.npz"
+            if TSNE["implementation"] == "opentsne"
+            else []
         ),
     output:
         embeddings=directory("results/embeddings/tsne/iterations_{first}-{last}"),
+    log:
+        "logs/project_tsne/iterations_{first}-{last}.log",
+    benchmark:
+        "results/benchmarks/project_tsne/iterations_{first}-{last}.tsv"
+    # t-SNE is the longest chain; started first, it overlaps UMAP instead of following it.
+    priority: 10
+    conda:
+        f"{ENVS}/reduce.yaml"
+    container:
+        CONTAINER
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=60,
     params:
+        script=f"{SCRIPTS}/project.py",
         batch=batch_args,
         implementation=TSNE["implementation"],
         affinities=(
@@ -97,20 +119,8 @@ rule project_tsne:
         ),
         perplexity=float(TSNE["perplexity"]),
         n_iter=int(TSNE["n_iter"]),
-    log:
-        "logs/project_tsne/iterations_{first}-{last}.log",
-    benchmark:
-        "results/benchmarks/project_tsne/iterations_{first}-{last}.tsv"
-    threads: 1
-    resources:
-        mem_mb=4000,
-        runtime=60,
-    conda:
-        f"{ENVS}/reduce.yaml"
-    container:
-        CONTAINER
     shell:
-        "python {SCRIPTS}/project.py tsne"
+        "python {params.script} tsne"
         " --features {input.features} --iterations {params.batch[iterations]}"
         " --seeds {params.batch[seeds]} --out-dir {output.embeddings}"
         " --implementation {params.implementation} {params.affinities}"
@@ -125,27 +135,28 @@ rule plot_projections:
         tsne=lambda wc: batch_dir("tsne", int(wc.iteration)),
     output:
         plot="results/plots/projections_comparison_{iteration}.png",
+    log:
+        "logs/plot_projections/iteration_{iteration}.log",
+    benchmark:
+        "results/benchmarks/plot_projections/iteration_{iteration}.tsv"
+    conda:
+        f"{ENVS}/plot.yaml"
+    container:
+        CONTAINER
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
     params:
+        script=f"{SCRIPTS}/plot_projections.py",
         seed=lambda wc: SEEDS[int(wc.iteration)],
         fingerprint=lambda wc: FINGERPRINTS[int(wc.iteration)],
         n_test=N_TEST,
         tsne_implementation=TSNE["implementation"],
         dpi=int(config["plot"]["dpi"]),
         point_size=float(config["plot"]["point_size"]),
-    log:
-        "logs/plot_projections/iteration_{iteration}.log",
-    benchmark:
-        "results/benchmarks/plot_projections/iteration_{iteration}.tsv"
-    threads: 1
-    resources:
-        mem_mb=2000,
-        runtime=10,
-    conda:
-        f"{ENVS}/plot.yaml"
-    container:
-        CONTAINER
     shell:
-        "python {SCRIPTS}/plot_projections.py --features {input.features}"
+        "python {params.script} --features {input.features}"
         " --umap {input.umap} --pca {input.pca} --tsne {input.tsne}"
         " --iteration {wildcards.iteration} --n-test {params.n_test} --seed {params.seed}"
         " --tsne-implementation {params.tsne_implementation}"

@@ -22,13 +22,14 @@ rule compute_stability_metrics:
         mem_mb=4000,
         runtime=30,
     params:
+        script=f"{SCRIPTS}/compute_stability_metrics.py",
         iterations=" ".join(str(i) for i in ITERATIONS),
         seeds=" ".join(str(SEEDS[i]) for i in ITERATIONS),
         n_neighbors=STABILITY["n_neighbors"],
         max_rows=STABILITY["max_rows"],
         fingerprint=STABILITY_FINGERPRINT,
     shell:
-        "python {SCRIPTS}/compute_stability_metrics.py --features {input.features}"
+        "python {params.script} --features {input.features}"
         " --umap {input.umap} --pca {input.pca} --tsne {input.tsne}"
         " --iterations {params.iterations} --seeds {params.seeds}"
         " --n-neighbors {params.n_neighbors} --max-rows {params.max_rows}"
@@ -55,10 +56,11 @@ checkpoint list_stored_stability:
         mem_mb=1000,
         runtime=10,
     params:
+        script=f"{SCRIPTS}/list_stored_stability.py",
         storage=storage_args(),
         fingerprint=STABILITY_FINGERPRINT,
     shell:
-        "python {SCRIPTS}/list_stored_stability.py {params.storage}"
+        "python {params.script} {params.storage}"
         " --fingerprint {params.fingerprint} --out {output.inventory} 2> {log}"
 
 
@@ -80,9 +82,10 @@ rule download_stability_metrics:
         mem_mb=1000,
         runtime=10,
     params:
+        script=f"{SCRIPTS}/download_stability_metrics.py",
         storage=storage_args(),
     shell:
-        "python {SCRIPTS}/download_stability_metrics.py {params.storage}"
+        "python {params.script} {params.storage}"
         " --inventory {input.inventory} --out {output.metrics} 2> {log}"
 
 
@@ -106,9 +109,10 @@ rule upload_report_file:
         mem_mb=1000,
         runtime=10,
     params:
+        script=f"{SCRIPTS}/upload_report_file.py",
         storage=storage_args(),
     shell:
-        "python {SCRIPTS}/upload_report_file.py {params.storage}"
+        "python {params.script} {params.storage}"
         " --file {input.file} --staged-copy {output.staged} 2> {log}"
 
 
@@ -135,9 +139,10 @@ rule render_stability_table:
         mem_mb=2000,
         runtime=10,
     params:
+        script=f"{SCRIPTS}/render_stability_table.py",
         tsne_implementation=TSNE["implementation"],
     shell:
-        "python {SCRIPTS}/render_stability_table.py --metrics {input.metrics}"
+        "python {params.script} --metrics {input.metrics}"
         " --tsne-implementation {params.tsne_implementation}"
         " --pdf {output.pdf} --html {output.html} 2> {log}"
 
@@ -161,9 +166,10 @@ rule merge_pdf:
         mem_mb=2000,
         runtime=10,
     params:
+        script=f"{SCRIPTS}/merge_pdf.py",
         seeds=" ".join(str(SEEDS[i]) for i in ITERATIONS),
     shell:
-        "python {SCRIPTS}/merge_pdf.py --plots {input.plots} --seeds {params.seeds}"
+        "python {params.script} --plots {input.plots} --seeds {params.seeds}"
         " --append {input.stability} 'Seed stability' --out {output.pdf} 2> {log}"
 
 
@@ -194,16 +200,17 @@ rule write_run_crate:
         mem_mb=1000,
         runtime=10,
     params:
+        script=f"{SCRIPTS}/write_run_crate.py",
         config=lambda wc: shlex.quote(json.dumps(config, sort_keys=True)),
         seeds=" ".join(f"{i}={SEEDS[i]}" for i in ITERATIONS),
         outputs=run_crate_outputs,
         snakemake_version=SNAKEMAKE_VERSION,
-        executor=lambda wc: executor_name(),
         repo=workflow.basedir,
+        executor_file=EXECUTOR_FILE,
     shell:
-        "python {SCRIPTS}/write_run_crate.py --config-json {params.config} --seeds {params.seeds}"
+        "python {params.script} --config-json {params.config} --seeds {params.seeds}"
         " --stability {input.stability} {params.outputs}"
-        " --snakemake-version {params.snakemake_version} --executor {params.executor}"
+        " --snakemake-version {params.snakemake_version} --executor-file {params.executor_file}"
         " --repo {params.repo:q} --benchmarks results/benchmarks --out {output.crate} 2> {log}"
 
 
@@ -226,6 +233,7 @@ rule write_notebook:
         mem_mb=1000,
         runtime=10,
     params:
+        script=f"{SCRIPTS}/write_notebook.py",
         table=source_table(),
         seeds=" ".join(f"{i}={SEEDS[i]}" for i in ITERATIONS),
         # Paths only: the notebook loads the embeddings where this machine computed them.
@@ -235,7 +243,7 @@ rule write_notebook:
             for i in ITERATIONS
         ),
     shell:
-        "python {SCRIPTS}/write_notebook.py --table {params.table} --features results/data/features.npz"
+        "python {params.script} --table {params.table} --features results/data/features.npz"
         " --stability {input.stability} --plots {input.plots} --seeds {params.seeds}"
         " --embedding {params.embeddings} --out {output.notebook} 2> {log}"
 
@@ -264,8 +272,10 @@ rule collect_report_plots:
     resources:
         mem_mb=500,
         runtime=5,
+    params:
+        script=f"{SCRIPTS}/collect_report_plots.py",
     shell:
-        "python {SCRIPTS}/collect_report_plots.py --plots {input.plots} --out-dir {output.plots} 2> {log}"
+        "python {params.script} --plots {input.plots} --out-dir {output.plots} 2> {log}"
 
 
 # The seed's second stage: fetch the plots and metrics from storage, merge them, and upload
