@@ -66,8 +66,14 @@ def fit_pca(matrix: np.ndarray) -> np.ndarray:
 def tsne_affinities(matrix: np.ndarray, *, perplexity: float, seed: int, threads: int):
     """openTSNE's perplexity affinities (a sparse matrix): computed once, shared by every seed."""
     from openTSNE.affinity import PerplexityBasedNN
+    from openTSNE.nearest_neighbors import Annoy
 
-    return PerplexityBasedNN(matrix, perplexity=perplexity, n_jobs=threads, random_state=seed).P
+    # An explicit Annoy index: left to choose, openTSNE imports pynndescent just to see whether it
+    # is installed, which compiles ~20 s of numba code in every fresh process.
+    # A single-threaded build: Annoy's trees depend on the thread count, the result must not.
+    k = min(matrix.shape[0] - 1, int(3 * perplexity))
+    index = Annoy(matrix, k, metric="euclidean", n_jobs=1, random_state=seed)
+    return PerplexityBasedNN(perplexity=perplexity, knn_index=index, n_jobs=threads, random_state=seed).P
 
 
 def fit_tsne_opentsne(affinities, seed: int, *, n_iter: int, threads: int) -> np.ndarray:
