@@ -7,8 +7,6 @@ rule compute_tsne_affinities:
         "logs/compute_tsne_affinities.log",
     benchmark:
         "results/benchmarks/compute_tsne_affinities.tsv"
-    # t-SNE is the longest chain; started first, it overlaps UMAP instead of following it.
-    priority: 10
     conda:
         f"{ENVS}/reduce.yaml"
     container:
@@ -40,6 +38,9 @@ rule project_umap:
         f"{ENVS}/reduce.yaml"
     container:
         CONTAINER
+    # The UMAP job carries numba's compilation (~40 s with a cold cache): started first, the
+    # t-SNE chain fills the other cores instead of UMAP trailing behind it.
+    priority: 10
     # umap-learn runs single-threaded once a random_state is set.
     threads: 1
     resources:
@@ -98,8 +99,6 @@ rule project_tsne:
         "logs/project_tsne/iterations_{first}-{last}.log",
     benchmark:
         "results/benchmarks/project_tsne/iterations_{first}-{last}.tsv"
-    # t-SNE is the longest chain; started first, it overlaps UMAP instead of following it.
-    priority: 10
     conda:
         f"{ENVS}/reduce.yaml"
     container:
