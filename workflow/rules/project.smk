@@ -34,13 +34,13 @@ rule project_umap:
         "logs/project_umap/iterations_{first}-{last}.log",
     benchmark:
         "results/benchmarks/project_umap/iterations_{first}-{last}.tsv"
+    # The UMAP job carries numba's compilation (~40 s with a cold cache): started first, the
+    # t-SNE chain fills the other cores instead of UMAP trailing behind it.
+    priority: 10
     conda:
         f"{ENVS}/reduce.yaml"
     container:
         CONTAINER
-    # The UMAP job carries numba's compilation (~40 s with a cold cache): started first, the
-    # t-SNE chain fills the other cores instead of UMAP trailing behind it.
-    priority: 10
     # umap-learn runs single-threaded once a random_state is set.
     threads: 1
     resources:
