@@ -367,17 +367,19 @@ def write_config(path: Path, table: Path, n_test: int) -> Path:
 
 
 def warm_numba_cache(cache: Path, table: Path, config: Path, log_path: Path) -> float:
-    """One UMAP fit (as both sides do it: random_state set, so n_jobs=1) to fill a shared NUMBA_CACHE_DIR."""
+    """One UMAP fit through the workflow's fit_umap to fill a shared NUMBA_CACHE_DIR: it caches a superset
+    of what a plain umap-learn import caches, so both sides find everything they would have cached after
+    an earlier run on this machine."""
     code = (
         "import sys, yaml; sys.path.insert(0, %r)\n"
         "from dimred_flow.config import validate_config\n"
         "from dimred_flow.features import prepare_features\n"
         "from dimred_flow.tables import read_table_file\n"
-        "import umap\n"
+        "from dimred_flow.projections import fit_umap\n"
         "c = validate_config(yaml.safe_load(open(%r)))\n"
         "m = prepare_features(read_table_file(%r), c['features'], derive=c['derive'], label_column=c['label_column'],"
         " color_by=c['color_by'], standardize=c['standardize'], max_rows=600).matrix\n"
-        "umap.UMAP(n_components=2, random_state=1).fit_transform(m)\n"
+        "fit_umap(m, 1, n_neighbors=15, min_dist=0.1)\n"
     ) % (str(REPO / "scripts"), str(config), str(table))
     started = time.perf_counter()
     with open(log_path, "w") as log:
