@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
@@ -83,14 +84,23 @@ class S3Server:
         return sorted(p.relative_to(base).as_posix() for p in base.rglob("*") if p.is_file())
 
 
-@pytest.fixture
-def s3_server(tmp_path_factory):
-    """A fresh S3 server per test, with one bucket 'plots'."""
+@contextlib.contextmanager
+def running_s3_server(tmp_path_factory):
+    """A started S3 server with one bucket 'plots', stopped on exit."""
     server = S3Server(root=tmp_path_factory.mktemp("s3"), port=free_port())
     server.make_bucket("plots")
     server.start()
-    yield server
-    server.stop()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def s3_server(tmp_path_factory):
+    """A fresh S3 server per test."""
+    with running_s3_server(tmp_path_factory) as server:
+        yield server
 
 
 @pytest.fixture

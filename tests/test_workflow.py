@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from pypdf import PdfReader
 
-from s3_fixture import ACCESS_KEY, SECRET_KEY, S3Server, free_port
+from s3_fixture import ACCESS_KEY, SECRET_KEY, free_port, running_s3_server
 from workflow_runner import run_snakemake
 
 pytestmark = pytest.mark.workflow
@@ -18,11 +18,9 @@ USER = "alice"
 
 @pytest.fixture(scope="module")
 def s3(tmp_path_factory):
-    server = S3Server(root=tmp_path_factory.mktemp("s3"), port=free_port())
-    server.make_bucket("plots")
-    server.start()
-    yield server
-    server.stop()
+    """One server for the module: the tests below share first_run's bucket."""
+    with running_s3_server(tmp_path_factory) as server:
+        yield server
 
 
 @pytest.fixture(scope="module")
