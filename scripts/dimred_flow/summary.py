@@ -67,7 +67,9 @@ def write_stability_page(metrics: dict, tsne_implementation: str, out_path: Path
     axis.set_title("Seed stability across iterations", fontsize=14, pad=12)
     table = axis.table(
         cellText=table_rows(metrics, tsne_implementation),
-        colLabels=[c for c in COLUMNS],
+        colLabels=list(COLUMNS),
+        # A wide first column: method names such as 't-SNE (openTSNE, random init)' must fit.
+        colWidths=[0.3, 0.08, 0.2, 0.2, 0.2],
         loc="center",
         cellLoc="center",
     )
