@@ -3,9 +3,10 @@
 
 For each N it (1) resamples the shipped snapshot to N rows with a small deterministic jitter,
 (2) runs the seed's serial loop (benchmarks/seed_serial_loop.py) and (3) the Snakemake workflow
-on that table, each as its own subprocess with a fresh NUMBA_CACHE_DIR, timing them and
-sampling their process trees' memory, then prints a table with PASS/FAIL against the targets
-and writes everything as JSON. See benchmarks/README.md.
+on that table, each as its own subprocess, timing them and sampling their process trees' memory,
+then prints a table with PASS/FAIL against the targets and writes everything as JSON.
+Both sides share one NUMBA_CACHE_DIR filled before the first size, as on any machine after its
+first run (`--numba-cache cold` gives each side an empty one instead). See benchmarks/README.md.
 """
 
 from __future__ import annotations
@@ -366,21 +367,23 @@ def write_config(path: Path, table: Path, n_test: int) -> Path:
     return path
 
 
-def warm_numba_cache(cache: Path, table: Path, config: Path, log_path: Path) -> float:
-    """One UMAP fit through the workflow's fit_umap to fill a shared NUMBA_CACHE_DIR: it caches a superset
-    of what a plain umap-learn import caches, so both sides find everything they would have cached after
-    an earlier run on this machine."""
+def warm_numba_cache(cache: Path, log_path: Path) -> float:
+    """Fill a shared NUMBA_CACHE_DIR as a machine's first runs would.
+
+    A fit on a precomputed neighbour graph (the workflow's path) and one searching its own
+    neighbours at 5,000 rows (the seed's path: above 4,095 rows umap-learn searches through
+    pynndescent, which caches some of its functions itself). fit_umap caches a superset of what a
+    plain umap-learn import caches, so both sides find everything an earlier run would have left.
+    """
     code = (
-        "import sys, yaml; sys.path.insert(0, %r)\n"
-        "from dimred_flow.config import validate_config\n"
-        "from dimred_flow.features import prepare_features\n"
-        "from dimred_flow.tables import read_table_file\n"
-        "from dimred_flow.projections import fit_umap\n"
-        "c = validate_config(yaml.safe_load(open(%r)))\n"
-        "m = prepare_features(read_table_file(%r), c['features'], derive=c['derive'], label_column=c['label_column'],"
-        " color_by=c['color_by'], standardize=c['standardize'], max_rows=600).matrix\n"
-        "fit_umap(m, 1, n_neighbors=15, min_dist=0.1)\n"
-    ) % (str(REPO / "scripts"), str(config), str(table))
+        "import sys; sys.path.insert(0, %r)\n"
+        "import numpy as np\n"
+        "from dimred_flow.projections import fit_umap, neighbour_graph\n"
+        "rng = np.random.default_rng(0)\n"
+        "small, large = (rng.normal(size=(rows, 8)).astype(np.float32) for rows in (600, 5000))\n"
+        "fit_umap(small, 1, n_neighbors=15, min_dist=0.1, graph=neighbour_graph(small, 90, seed=1))\n"
+        "fit_umap(large, 1, n_neighbors=15, min_dist=0.1)\n"
+    ) % (str(REPO / "scripts"),)
     started = time.perf_counter()
     with open(log_path, "w") as log:
         subprocess.run([sys.executable, "-c", code], env=subprocess_env(cache), stdout=log, stderr=subprocess.STDOUT,
@@ -388,7 +391,14 @@ def warm_numba_cache(cache: Path, table: Path, config: Path, log_path: Path) -> 
     return time.perf_counter() - started
 
 
-def bench_size(n: int, args, workroot: Path, snapshot, jit_s: float | None) -> dict:
+def snakemake_startup_s() -> float:
+    """Seconds to import Snakemake's API: every workflow run pays it before its first job."""
+    started = time.perf_counter()
+    subprocess.run([sys.executable, "-c", "import snakemake.api"], check=True)
+    return time.perf_counter() - started
+
+
+def bench_size(n: int, args, workroot: Path, snapshot, jit_s: float | None, shared_cache: Path | None) -> dict:
     size_dir = workroot / f"n{n}"
     size_dir.mkdir(parents=True, exist_ok=True)
     print(f"\n=== N = {n:,} ===", flush=True)
@@ -399,13 +409,9 @@ def bench_size(n: int, args, workroot: Path, snapshot, jit_s: float | None) -> d
     print(f"table: {table} ({table.stat().st_size / 1e6:.1f} MB, {time.perf_counter() - started:.1f} s)", flush=True)
     config = write_config(size_dir / "config.yaml", table, args.n_test)
 
-    if args.warm_cache:
-        shared = size_dir / "numba_cache_shared"
-        warm_s = warm_numba_cache(shared, table, config, size_dir / "warm_cache.log")
-        print(f"numba cache warmed in {warm_s:.1f} s: {shared}", flush=True)
-        cache_a = cache_b = shared
+    if shared_cache is not None:
+        cache_a = cache_b = shared_cache
     else:
-        warm_s = None
         cache_a, cache_b = size_dir / "numba_cache_a", size_dir / "numba_cache_b"
         for cache in (cache_a, cache_b):
             shutil.rmtree(cache, ignore_errors=True)
@@ -452,8 +458,7 @@ def bench_size(n: int, args, workroot: Path, snapshot, jit_s: float | None) -> d
         "n_test": args.n_test,
         "table": str(table),
         "rows_used": timings["rows"],
-        "numba_cache": "warm (shared, pre-filled)" if args.warm_cache else "cold (fresh empty dir per side)",
-        "warm_up_s": warm_s,
+        "numba_cache": args.numba_cache,
         "wall_a": wall_a,
         "wall_a_measured": a.wall_s,
         "estimated_a": seed_n if estimate else None,
@@ -487,8 +492,9 @@ def main(argv=None) -> int:
     parser.add_argument("--sizes", nargs="+", type=int, default=[1000, 20000, LARGE_N], help="table sizes N")
     parser.add_argument("--n-test", type=int, default=5, help="iterations (seeds) on both sides")
     parser.add_argument("--cores", type=int, default=2, help="snakemake --cores")
-    parser.add_argument("--warm-cache", action="store_true",
-                        help="both sides share a pre-warmed NUMBA_CACHE_DIR (default: a fresh empty one each)")
+    parser.add_argument("--numba-cache", choices=["warm", "cold"], default="warm",
+                        help="warm: both sides share one NUMBA_CACHE_DIR filled before the first size, the state "
+                             "of any machine after its first run; cold: a fresh empty one for each side and size")
     parser.add_argument("--estimate-above", type=int, default=20000,
                         help="above this N the seed loop runs only --estimate-iterations iterations and is "
                              "extrapolated to n_test")
@@ -510,22 +516,32 @@ def main(argv=None) -> int:
           f"load average {env['load_average_at_start']}", flush=True)
     if env["load_average_at_start"][0] > 0.5 * (env["cpu_count"] or 1):
         print("WARNING: the machine is busy (see the load average): both wall times will be distorted.", flush=True)
+    env["snakemake_startup_s"] = round(snakemake_startup_s(), 2)
+    if env["snakemake_startup_s"] > 5:
+        print(f"WARNING: importing Snakemake takes {env['snakemake_startup_s']} s here. The usual cause is a Slurm "
+              "client configured without a reachable controller: the Slurm executor plugin waits for `scontrol "
+              "show config` at import. Start the controller or run where none is configured.", flush=True)
     snapshot = read_table_file(SNAPSHOT)
     workroot = args.workdir or Path(tempfile.mkdtemp(prefix="dimred-bench-"))
     workroot.mkdir(parents=True, exist_ok=True)
-    rows, jit_s = [], None
+    rows, jit_s, shared_cache = [], None, None
     try:
+        if args.numba_cache == "warm":
+            shared_cache = workroot / "numba_cache_shared"
+            env["numba_cache_warm_up_s"] = round(warm_numba_cache(shared_cache, workroot / "warm_up.log"), 1)
+            print(f"numba cache filled in {env['numba_cache_warm_up_s']} s (once per machine): {shared_cache}",
+                  flush=True)
         for n in sorted(args.sizes):
-            row = bench_size(n, args, workroot, snapshot, jit_s)
+            row = bench_size(n, args, workroot, snapshot, jit_s, shared_cache)
             rows.append(row)
             if row["estimated_a"] is None:
-                jit_s = umap_jit_estimate(row["seed_loop"]["timings"]) if not args.warm_cache else jit_s
+                jit_s = umap_jit_estimate(row["seed_loop"]["timings"]) or jit_s
             _write_results(args, env, rows, workroot)
     finally:
         if not args.keep and args.workdir is None:
             shutil.rmtree(workroot, ignore_errors=True)
-    print("\nNumba cache: " + ("warm, shared by both sides (pre-filled by one UMAP fit)" if args.warm_cache
-                              else "cold: a fresh empty NUMBA_CACHE_DIR for each side"))
+    print("\nNumba cache: " + ("warm: one NUMBA_CACHE_DIR shared by both sides, filled before the first size"
+                              if shared_cache else "cold: a fresh empty NUMBA_CACHE_DIR for each side and size"))
     print(format_report(rows))
     print(f"\nresults: {args.out}")
     return 0 if all(r["evaluation"]["verdict"] != "FAIL" for r in rows) else 1
@@ -536,7 +552,7 @@ def _write_results(args, env: dict, rows: list[dict], workroot: Path) -> None:
     payload = {
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "command": [Path(sys.argv[0]).name, *sys.argv[1:]],
-        "settings": {"sizes": args.sizes, "n_test": args.n_test, "cores": args.cores, "warm_cache": args.warm_cache,
+        "settings": {"sizes": args.sizes, "n_test": args.n_test, "cores": args.cores, "numba_cache": args.numba_cache,
                      "estimate_above": args.estimate_above, "estimate_iterations": args.estimate_iterations,
                      "format": args.format, "resample_seed": args.seed, "jitter": args.jitter,
                      "workdir": str(workroot) if (args.keep or args.workdir) else None},

@@ -7,22 +7,19 @@ from pathlib import Path
 import scipy.sparse
 
 from dimred_flow.cli import run, setup_logging
-from dimred_flow.features import load_features
-from dimred_flow.projections import tsne_affinities
+from dimred_flow.projections import NeighbourGraph, tsne_affinities
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--features", required=True, type=Path)
+    parser.add_argument("--graph", required=True, type=Path, help="neighbour graph from compute_neighbour_graph")
     parser.add_argument("--perplexity", required=True, type=float)
-    parser.add_argument("--seed", required=True, type=int, help="seed of the approximate neighbour search")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--out", required=True, type=Path, help=".npz sparse matrix")
     args = parser.parse_args()
     log = setup_logging("compute_tsne_affinities")
 
-    matrix = load_features(args.features).matrix
-    affinities = tsne_affinities(matrix, perplexity=args.perplexity, seed=args.seed, threads=args.threads)
+    affinities = tsne_affinities(NeighbourGraph.load(args.graph), perplexity=args.perplexity, threads=args.threads)
     partial = args.out.with_name(args.out.stem + ".partial.npz")
     scipy.sparse.save_npz(partial, affinities)
     partial.replace(args.out)

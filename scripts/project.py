@@ -21,6 +21,7 @@ def main() -> None:
     umap = methods.add_parser("umap", parents=[common])
     umap.add_argument("--n-neighbors", required=True, type=int)
     umap.add_argument("--min-dist", required=True, type=float)
+    umap.add_argument("--graph", required=True, type=Path, help="neighbour graph from compute_neighbour_graph")
     methods.add_parser("pca", parents=[common])
     tsne = methods.add_parser("tsne", parents=[common])
     tsne.add_argument("--implementation", required=True, choices=["opentsne", "sklearn"])
@@ -33,7 +34,8 @@ def main() -> None:
 
     matrix = load_features(args.features).matrix
     if args.method == "umap":
-        fit = partial(projections.fit_umap, matrix, n_neighbors=args.n_neighbors, min_dist=args.min_dist)
+        graph = projections.NeighbourGraph.load(args.graph)
+        fit = partial(projections.fit_umap, matrix, n_neighbors=args.n_neighbors, min_dist=args.min_dist, graph=graph)
     elif args.method == "pca":
         embedding = projections.fit_pca(matrix)
         fit = lambda seed: embedding  # noqa: E731 - seed-invariant: fitted once for the whole batch

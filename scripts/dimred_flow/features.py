@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-from astropy import units as u
-from astropy.table import Table
 
 from dimred_flow.errors import UserError
+
+# astropy costs ~0.5 s to import: jobs that only load the prepared features never pay it.
+if TYPE_CHECKING:
+    from astropy.table import Table
 
 
 class FeatureError(UserError, ValueError):
@@ -40,6 +43,8 @@ def _require(table: Table, names, purpose: str) -> None:
 
 def derive_features(table: Table, derivations: list[str]) -> Table:
     """Add derived columns; rows without a positive parallax get NaN and are dropped later."""
+    from astropy import units as u
+
     table = table.copy(copy_data=False)
     for derivation in derivations:
         _require(table, DERIVATIONS[derivation], f"derive: {derivation}")

@@ -7,6 +7,8 @@ import json
 import os
 import shutil
 import time
+import warnings
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -47,13 +49,78 @@ def import_umap_with_cached_jit():
     return umap
 
 
-def fit_umap(matrix: np.ndarray, seed: int, *, n_neighbors: int, min_dist: float) -> np.ndarray:
+@dataclass(frozen=True)
+class NeighbourGraph:
+    """Each row's k nearest other rows, nearest first (the row itself is not among them)."""
+
+    indices: np.ndarray  # (n_rows, k) int32
+    distances: np.ndarray  # (n_rows, k) float32
+
+    def save(self, path: Path) -> None:
+        path = Path(path)
+        partial = path.with_name(path.stem + ".partial.npz")
+        np.savez(partial, indices=self.indices, distances=self.distances)
+        os.replace(partial, path)
+
+    @classmethod
+    def load(cls, path: Path) -> "NeighbourGraph":
+        with np.load(path) as stored:
+            return cls(indices=stored["indices"], distances=stored["distances"])
+
+    def nearest(self, k: int) -> "NeighbourGraph":
+        if k > self.indices.shape[1]:
+            raise ValueError(f"the graph holds {self.indices.shape[1]} neighbours per row, {k} were asked for")
+        return NeighbourGraph(self.indices[:, :k], self.distances[:, :k])
+
+
+def neighbour_count(n_rows: int, *, umap_neighbors: int, perplexity: float) -> int:
+    """Neighbours per row that serve both methods: UMAP's n_neighbors counts the row itself,
+    openTSNE's perplexity affinities use 3 x perplexity others."""
+    return min(n_rows - 1, max(umap_neighbors - 1, int(3 * perplexity)))
+
+
+def neighbour_graph(matrix: np.ndarray, k: int, *, seed: int) -> NeighbourGraph:
+    """Approximate k-nearest-neighbour graph (Annoy, Euclidean), computed once per dataset.
+
+    Annoy rather than pynndescent: pynndescent's NN-descent cannot be cached by numba (it
+    uses dynamic globals), so every UMAP process that searched its own neighbours recompiled it.
+    Built single-threaded: Annoy's trees depend on the thread count, the graph must not.
+    """
+    from openTSNE.nearest_neighbors import Annoy
+
+    indices, distances = Annoy(matrix, k, metric="euclidean", n_jobs=1, random_state=seed).build()
+    return NeighbourGraph(indices.astype(np.int32), distances.astype(np.float32))
+
+
+def fit_umap(
+    matrix: np.ndarray, seed: int, *, n_neighbors: int, min_dist: float, graph: NeighbourGraph | None = None
+) -> np.ndarray:
     umap = import_umap_with_cached_jit()
 
+    precomputed = (None, None, None)
+    # A table with fewer rows than n_neighbors leaves umap-learn to its own exact search.
+    if graph is not None and graph.indices.shape[1] >= n_neighbors - 1:
+        # umap-learn counts each row as its own nearest neighbour, at distance 0.
+        nearest = graph.nearest(n_neighbors - 1)
+        rows = np.arange(matrix.shape[0], dtype=np.int32)[:, None]
+        precomputed = (
+            np.hstack([rows, nearest.indices]),
+            np.hstack([np.zeros_like(rows, dtype=np.float32), nearest.distances]),
+        )
     # A random_state makes umap-learn run single-threaded: the price of reproducibility,
     # paid back by running seeds in parallel jobs.
-    model = umap.UMAP(n_components=2, n_neighbors=n_neighbors, min_dist=min_dist, random_state=seed, n_jobs=1)
-    return model.fit_transform(matrix).astype(np.float32)
+    model = umap.UMAP(
+        n_components=2,
+        n_neighbors=n_neighbors,
+        min_dist=min_dist,
+        random_state=seed,
+        n_jobs=1,
+        precomputed_knn=precomputed,
+    )
+    with warnings.catch_warnings():
+        # Only transform() needs a search index; the workflow never transforms new data.
+        warnings.filterwarnings("ignore", message=r"precomputed_knn\[2\]")
+        return model.fit_transform(matrix).astype(np.float32)
 
 
 def fit_pca(matrix: np.ndarray) -> np.ndarray:
@@ -63,17 +130,15 @@ def fit_pca(matrix: np.ndarray) -> np.ndarray:
     return PCA(n_components=2, svd_solver="full").fit_transform(matrix).astype(np.float32)
 
 
-def tsne_affinities(matrix: np.ndarray, *, perplexity: float, seed: int, threads: int):
-    """openTSNE's perplexity affinities (a sparse matrix): computed once, shared by every seed."""
+def tsne_affinities(graph: NeighbourGraph, *, perplexity: float, threads: int):
+    """openTSNE's perplexity affinities (a sparse matrix) from the shared neighbour graph:
+    computed once, used by every seed."""
     from openTSNE.affinity import PerplexityBasedNN
-    from openTSNE.nearest_neighbors import Annoy
+    from openTSNE.nearest_neighbors import PrecomputedNeighbors
 
-    # An explicit Annoy index: left to choose, openTSNE imports pynndescent just to see whether it
-    # is installed, which compiles ~20 s of numba code in every fresh process.
-    # A single-threaded build: Annoy's trees depend on the thread count, the result must not.
-    k = min(matrix.shape[0] - 1, int(3 * perplexity))
-    index = Annoy(matrix, k, metric="euclidean", n_jobs=1, random_state=seed)
-    return PerplexityBasedNN(perplexity=perplexity, knn_index=index, n_jobs=threads, random_state=seed).P
+    nearest = graph.nearest(min(graph.indices.shape[1], int(3 * perplexity)))
+    index = PrecomputedNeighbors(nearest.indices, nearest.distances)
+    return PerplexityBasedNN(perplexity=perplexity, knn_index=index, n_jobs=threads).P
 
 
 def fit_tsne_opentsne(affinities, seed: int, *, n_iter: int, threads: int) -> np.ndarray:

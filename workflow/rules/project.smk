@@ -1,6 +1,36 @@
-rule compute_tsne_affinities:
+rule compute_neighbour_graph:
     input:
         features="results/data/features.npz",
+    output:
+        graph="results/data/neighbour_graph.npz",
+    log:
+        "logs/compute_neighbour_graph.log",
+    benchmark:
+        "results/benchmarks/compute_neighbour_graph.tsv"
+    conda:
+        f"{ENVS}/reduce.yaml"
+    container:
+        CONTAINER
+    # One thread: Annoy's trees depend on the thread count, and a two-core claim would hold
+    # this job back until the UMAP job leaves a laptop's second core.
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=30,
+    params:
+        script=f"{SCRIPTS}/compute_neighbour_graph.py",
+        umap_neighbors=int(config["methods"]["umap"]["n_neighbors"]),
+        perplexity=float(TSNE["perplexity"]),
+        seed=int(config["seed"]),
+    shell:
+        "python {params.script} --features {input.features}"
+        " --umap-neighbors {params.umap_neighbors} --perplexity {params.perplexity}"
+        " --seed {params.seed} --out {output.graph} 2> {log}"
+
+
+rule compute_tsne_affinities:
+    input:
+        graph="results/data/neighbour_graph.npz",
     output:
         affinities="results/data/tsne_affinities.npz",
     log:
@@ -11,23 +41,23 @@ rule compute_tsne_affinities:
         f"{ENVS}/reduce.yaml"
     container:
         CONTAINER
-    threads: 2
+    threads: 1
     resources:
         mem_mb=4000,
         runtime=30,
     params:
         script=f"{SCRIPTS}/compute_tsne_affinities.py",
         perplexity=float(TSNE["perplexity"]),
-        seed=int(config["seed"]),
     shell:
-        "python {params.script} --features {input.features}"
-        " --perplexity {params.perplexity} --seed {params.seed} --threads {threads}"
+        "python {params.script} --graph {input.graph}"
+        " --perplexity {params.perplexity} --threads {threads}"
         " --out {output.affinities} 2> {log}"
 
 
 rule project_umap:
     input:
         features="results/data/features.npz",
+        graph="results/data/neighbour_graph.npz",
     output:
         embeddings=directory("results/embeddings/umap/iterations_{first}-{last}"),
     log:
@@ -55,7 +85,7 @@ rule project_umap:
     shell:
         "NUMBA_CACHE_DIR=${{NUMBA_CACHE_DIR:-{params.numba_cache}}} python {params.script} umap"
         " --features {input.features} --iterations {params.batch[iterations]}"
-        " --seeds {params.batch[seeds]} --out-dir {output.embeddings}"
+        " --seeds {params.batch[seeds]} --out-dir {output.embeddings} --graph {input.graph}"
         " --n-neighbors {params.n_neighbors} --min-dist {params.min_dist} 2> {log}"
 
 
