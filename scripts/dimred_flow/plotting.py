@@ -25,6 +25,25 @@ def _colour_mapping(features: PreparedFeatures):
     return values, plt.get_cmap("viridis"), None
 
 
+def view_limits(values: np.ndarray, *, coverage: float = 0.998, spread: float = 3.0) -> tuple[float, float] | None:
+    """Axis limits around the central `coverage` of the values, or None to show them all.
+
+    A handful of extreme points (stars with a tiny parallax land kiloparsecs away) would otherwise
+    squeeze every cluster into a corner; the view only zooms when the full range is more than
+    `spread` times the central one.
+    """
+    finite = values[np.isfinite(values)]
+    if finite.size == 0:
+        return None
+    tail = (1 - coverage) / 2
+    low, high = np.quantile(finite, [tail, 1 - tail])
+    full = finite.max() - finite.min()
+    if high <= low or full <= spread * (high - low):
+        return None
+    margin = 0.05 * (high - low)
+    return float(low - margin), float(high + margin)
+
+
 def plot_projections(
     embeddings: dict[str, np.ndarray],
     features: PreparedFeatures,
@@ -63,7 +82,16 @@ def plot_projections(
             linewidths=0,
             rasterized=True,
         )
-        axis.set_title(titles[method])
+        title = titles[method]
+        views = [view_limits(embedding[:, column]) for column in (0, 1)]
+        if any(views):
+            outside = np.zeros(len(embedding), dtype=bool)
+            for column, view in enumerate(views):
+                if view:
+                    getattr(axis, "set_xlim" if column == 0 else "set_ylim")(view)
+                    outside |= (embedding[:, column] < view[0]) | (embedding[:, column] > view[1])
+            title += f"\n{int(outside.sum()):,} outlying points outside the view"
+        axis.set_title(title)
         axis.set_xlabel("component 1")
         axis.set_ylabel("component 2")
         axis.set_xticks([])
