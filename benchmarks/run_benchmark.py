@@ -378,10 +378,11 @@ def warm_numba_cache(cache: Path, log_path: Path) -> float:
     code = (
         "import sys; sys.path.insert(0, %r)\n"
         "import numpy as np\n"
-        "from dimred_flow.projections import fit_umap, neighbour_graph\n"
+        "from dimred_flow.projections import fit_umap, neighbour_count, neighbour_graph\n"
         "rng = np.random.default_rng(0)\n"
         "small, large = (rng.normal(size=(rows, 8)).astype(np.float32) for rows in (600, 5000))\n"
-        "fit_umap(small, 1, n_neighbors=15, min_dist=0.1, graph=neighbour_graph(small, 90, seed=1))\n"
+        "k = neighbour_count(len(small), umap_neighbors=15, perplexity=30)\n"
+        "fit_umap(small, 1, n_neighbors=15, min_dist=0.1, graph=neighbour_graph(small, k, seed=1))\n"
         "fit_umap(large, 1, n_neighbors=15, min_dist=0.1)\n"
     ) % (str(REPO / "scripts"),)
     started = time.perf_counter()

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import scipy.sparse
 
+from dimred_flow.atomic import replaced_atomically
 from dimred_flow.cli import run, setup_logging
 from dimred_flow.projections import NeighbourGraph, tsne_affinities
 
@@ -20,9 +21,8 @@ def main() -> None:
     log = setup_logging("compute_tsne_affinities")
 
     affinities = tsne_affinities(NeighbourGraph.load(args.graph), perplexity=args.perplexity, threads=args.threads)
-    partial = args.out.with_name(args.out.stem + ".partial.npz")
-    scipy.sparse.save_npz(partial, affinities)
-    partial.replace(args.out)
+    with replaced_atomically(args.out) as partial:
+        scipy.sparse.save_npz(partial, affinities)
     log.info("affinities for %d rows, %d non-zeros", affinities.shape[0], affinities.nnz)
 
 

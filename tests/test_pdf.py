@@ -17,4 +17,4 @@ def test_pages_and_outline(tmp_path):
     assert len(reader.pages) == 3
     assert [item.title for item in reader.outline] == ["Iteration 1 (seed 0)", "Iteration 2 (seed 1)", "Iteration 3 (seed 2)"]
     assert [reader.get_destination_page_number(item) for item in reader.outline] == [0, 1, 2]
-    assert not list(tmp_path.glob("*.partial"))
+    assert not list(tmp_path.glob("*.partial*"))

@@ -58,7 +58,7 @@ def test_corrupted_object_is_detected_and_not_kept(storage, plot, tmp_path):
     out = tmp_path / "back.png"
     with pytest.raises(StorageError, match="checksum"):
         download_plot(storage, "alice", 1, out, record)
-    assert not out.exists() and not list(tmp_path.glob("*.partial"))
+    assert not out.exists() and not list(tmp_path.glob("*.partial*"))
 
 
 def test_wrong_secret_is_reported_without_revealing_it(s3_server, clean_environment):

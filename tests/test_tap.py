@@ -186,7 +186,7 @@ def test_parquet_round_trip_keeps_units_and_nulls(dachs_tap_url, tmp_path):
     table, _ = fetch_table(dachs_tap_url, FULL_QUERY, maxrec=5000, mode="sync")
     path = tmp_path / "sub" / "t.parquet"
     write_parquet(table, path)
-    assert path.exists() and not list(path.parent.glob("*.partial"))  # atomic: no temp file left
+    assert path.exists() and not list(path.parent.glob("*.partial*"))  # atomic: no temp file left
     raw = pq.read_table(path)
     nulls = _csv_null_counts()
     for c in ("xgal", "ygal", "zgal", "bprp0", "mg0"):

@@ -8,6 +8,7 @@ import logging
 import sys
 from pathlib import Path
 
+from dimred_flow.atomic import replaced_atomically
 from dimred_flow.errors import UserError
 
 
@@ -29,10 +30,8 @@ def run(main) -> None:
 
 
 def write_json(path: str | Path, payload: dict) -> None:
-    path = Path(path)
-    partial = path.with_name(path.name + ".partial")
-    partial.write_text(json.dumps(payload, indent=2, sort_keys=True) + "\n")
-    partial.replace(path)
+    with replaced_atomically(path) as partial:
+        partial.write_text(json.dumps(payload, indent=2, sort_keys=True) + "\n")
 
 
 def read_json(path: str | Path) -> dict:

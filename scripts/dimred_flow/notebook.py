@@ -9,6 +9,7 @@ from pathlib import Path
 import nbformat
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
+from dimred_flow.atomic import replaced_atomically
 SETUP = '''\
 import json
 from pathlib import Path
@@ -116,6 +117,5 @@ def write_notebook(run: dict, notebook_path: Path, workdir: Path) -> None:
     notebook_path = Path(notebook_path)
     notebook = build_notebook(run, notebook_path, workdir)
     nbformat.validate(notebook)
-    partial = notebook_path.with_name(notebook_path.name + ".partial")
-    nbformat.write(notebook, partial)
-    partial.replace(notebook_path)
+    with replaced_atomically(notebook_path) as partial:
+        nbformat.write(notebook, partial)

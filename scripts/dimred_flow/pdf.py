@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import io
-import os
 from pathlib import Path
 
 from PIL import Image
 from pypdf import PdfReader, PdfWriter
 
+from dimred_flow.atomic import replaced_atomically
 
 def _png_page(path: Path) -> PdfReader:
     buffer = io.BytesIO()
@@ -28,8 +28,5 @@ def merge_plots(pages: list[tuple[Path, str]], out_path: Path, extra_pdfs: list[
         writer.append(source)
         writer.add_outline_item(title=title, page_number=first_page)
     writer.add_metadata({"/Title": "dimred-flow: UMAP, PCA and t-SNE projections", "/Creator": "dimred-flow"})
-    out_path = Path(out_path)
-    partial = out_path.with_name(out_path.name + ".partial")
-    with open(partial, "wb") as handle:
+    with replaced_atomically(out_path) as partial, open(partial, "wb") as handle:
         writer.write(handle)
-    os.replace(partial, out_path)

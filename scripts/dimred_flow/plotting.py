@@ -10,6 +10,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from dimred_flow.atomic import replaced_atomically
 from dimred_flow.features import PreparedFeatures  # noqa: E402
 
 TSNE_LABELS = {"opentsne": "t-SNE (openTSNE, random init)", "sklearn": "t-SNE (sklearn Barnes-Hut, random init)"}
@@ -42,6 +43,12 @@ def view_limits(values: np.ndarray, *, coverage: float = 0.998, spread: float = 
         return None
     margin = 0.05 * (high - low)
     return float(low - margin), float(high + margin)
+
+
+def _inside(values: np.ndarray, view: tuple[float, float] | None) -> np.ndarray:
+    if view is None:
+        return np.ones(values.shape, dtype=bool)
+    return (values >= view[0]) & (values <= view[1])
 
 
 def plot_projections(
@@ -82,16 +89,15 @@ def plot_projections(
             linewidths=0,
             rasterized=True,
         )
-        title = titles[method]
-        views = [view_limits(embedding[:, column]) for column in (0, 1)]
-        if any(views):
-            outside = np.zeros(len(embedding), dtype=bool)
-            for column, view in enumerate(views):
-                if view:
-                    getattr(axis, "set_xlim" if column == 0 else "set_ylim")(view)
-                    outside |= (embedding[:, column] < view[0]) | (embedding[:, column] > view[1])
-            title += f"\n{int(outside.sum()):,} outlying points outside the view"
-        axis.set_title(title)
+        x_view, y_view = view_limits(embedding[:, 0]), view_limits(embedding[:, 1])
+        x_inside = _inside(embedding[:, 0], x_view)
+        y_inside = _inside(embedding[:, 1], y_view)
+        if x_view:
+            axis.set_xlim(x_view)
+        if y_view:
+            axis.set_ylim(y_view)
+        outside = int((~(x_inside & y_inside)).sum())
+        axis.set_title(titles[method] + (f"\n{outside:,} outlying points outside the view" if outside else ""))
         axis.set_xlabel("component 1")
         axis.set_ylabel("component 2")
         axis.set_xticks([])
@@ -108,8 +114,6 @@ def plot_projections(
     figure.suptitle(
         f"Iteration {iteration} of {n_test}: {n_points:,} stars, features: {', '.join(features.feature_names)}"
     )
-    out_path = Path(out_path)
-    partial = out_path.with_name(out_path.stem + ".partial.png")
-    figure.savefig(partial, dpi=dpi)
+    with replaced_atomically(out_path) as partial:
+        figure.savefig(partial, dpi=dpi)
     plt.close(figure)
-    partial.replace(out_path)

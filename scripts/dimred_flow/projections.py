@@ -4,7 +4,6 @@ so that a job only pays for the method it runs (umap-learn's import alone compil
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import time
 import warnings
@@ -13,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from dimred_flow.atomic import replaced_atomically
 TSNE_EARLY_EXAGGERATION_ITER = 250
 
 
@@ -57,10 +57,8 @@ class NeighbourGraph:
     distances: np.ndarray  # (n_rows, k) float32
 
     def save(self, path: Path) -> None:
-        path = Path(path)
-        partial = path.with_name(path.stem + ".partial.npz")
-        np.savez(partial, indices=self.indices, distances=self.distances)
-        os.replace(partial, path)
+        with replaced_atomically(path) as partial:
+            np.savez(partial, indices=self.indices, distances=self.distances)
 
     @classmethod
     def load(cls, path: Path) -> "NeighbourGraph":
@@ -184,9 +182,8 @@ def embedding_name(iteration: int) -> str:
 
 def save_embedding(directory: Path, iteration: int, embedding: np.ndarray) -> Path:
     path = Path(directory) / embedding_name(iteration)
-    partial = path.with_name(path.name + ".partial.npy")
-    np.save(partial, embedding)
-    os.replace(partial, path)
+    with replaced_atomically(path) as partial:
+        np.save(partial, embedding)
     return path
 
 

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import fsspec
 
+from dimred_flow.atomic import replaced_atomically
 from dimred_flow.errors import UserError
 
 CREDENTIAL_VARIABLES = (("access_key", "secret_key"), ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"))
@@ -193,21 +194,17 @@ def upload_file(storage: Storage, user_folder: str, local_path: Path, name: str)
 
 def download_file(storage: Storage, key: str, destination: Path, sha256: str) -> None:
     """Download `key`, check it against `sha256` and only then move it into place."""
-    destination = Path(destination)
-    partial = destination.with_name(destination.name + ".partial")
-    try:
-        storage.fs.get_file(key, str(partial))
-    except Exception as error:  # noqa: BLE001
-        partial.unlink(missing_ok=True)
-        raise _explain(storage, error, f"download {key}") from None
-    actual = file_sha256(partial)
-    if actual != sha256:
-        partial.unlink()
-        raise StorageError(
-            f"{key} does not match its recorded checksum (expected {sha256[:12]}…, got {actual[:12]}…); "
-            "it was not used. Delete it from storage and rerun to recompute it."
-        )
-    os.replace(partial, destination)
+    with replaced_atomically(destination) as partial:
+        try:
+            storage.fs.get_file(key, str(partial))
+        except Exception as error:  # noqa: BLE001
+            raise _explain(storage, error, f"download {key}") from None
+        actual = file_sha256(partial)
+        if actual != sha256:
+            raise StorageError(
+                f"{key} does not match its recorded checksum (expected {sha256[:12]}…, got {actual[:12]}…); "
+                "it was not used. Delete it from storage and rerun to recompute it."
+            )
 
 
 def upload_plot(storage: Storage, user_folder: str, iteration: int, local_plot: Path, record: dict) -> dict:

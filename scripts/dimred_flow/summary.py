@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import html
-import os
 from pathlib import Path
 
 import matplotlib
@@ -11,6 +10,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
+from dimred_flow.atomic import replaced_atomically
 from dimred_flow.config import METHODS  # noqa: E402
 from dimred_flow.plotting import TSNE_LABELS  # noqa: E402
 
@@ -77,12 +77,10 @@ def write_stability_page(metrics: dict, tsne_implementation: str, out_path: Path
     table.set_fontsize(10)
     table.scale(1, 2.4)
     figure.text(0.5, 0.04, _footnote(metrics), ha="center", fontsize=8, wrap=True)
-    out_path = Path(out_path)
-    partial = out_path.with_name(out_path.stem + ".partial.pdf")
-    # No creation date: the same metrics give a byte-identical page (and a reproducible merged PDF).
-    figure.savefig(partial, format="pdf", metadata={"CreationDate": None, "ModDate": None})
+    with replaced_atomically(out_path) as partial:
+        # No creation date: the same metrics give a byte-identical page (and a reproducible merged PDF).
+        figure.savefig(partial, format="pdf", metadata={"CreationDate": None, "ModDate": None})
     plt.close(figure)
-    os.replace(partial, out_path)
 
 
 def write_stability_html(metrics: dict, tsne_implementation: str, out_path: Path) -> None:

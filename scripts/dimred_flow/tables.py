@@ -9,7 +9,6 @@ exact round trip through read_parquet, as JSON in the schema metadata.
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +16,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from astropy.table import Column, MaskedColumn, Table
 
+from dimred_flow.atomic import replaced_atomically
 from dimred_flow.errors import UserError
 
 FORMATS = {
@@ -169,17 +169,9 @@ def _arrow_to_table(arrow: pa.Table) -> Table:
     return table
 
 
-def _partial(path: Path) -> Path:
-    """Written first and renamed, so a killed job never leaves a truncated file under the final name."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    return path.with_name(path.name + ".partial")
-
-
 def write_parquet(table: Table, path: str | Path) -> None:
-    path = Path(path)
-    partial = _partial(path)
-    pq.write_table(_table_to_arrow(table), partial)
-    os.replace(partial, path)
+    with replaced_atomically(path) as partial:
+        pq.write_table(_table_to_arrow(table), partial)
 
 
 def read_parquet(path: str | Path, columns: list[str] | None = None) -> Table:
@@ -195,28 +187,22 @@ def concatenate_parquet(paths: list[str | Path], out: str | Path) -> None:
     if not paths:
         raise TableError("There are no Parquet tables to concatenate: give at least one.")
     schema = pq.read_schema(paths[0])
-    partial = _partial(out)
-    try:
-        with pq.ParquetWriter(partial, schema) as writer:
-            for path in paths:
-                parquet = pq.ParquetFile(path)
-                if parquet.schema_arrow.names != schema.names:
+    with replaced_atomically(out) as partial, pq.ParquetWriter(partial, schema) as writer:
+        for path in paths:
+            parquet = pq.ParquetFile(path)
+            if parquet.schema_arrow.names != schema.names:
+                raise TableError(
+                    f"Cannot concatenate {path}: its columns {parquet.schema_arrow.names} differ from "
+                    f"{paths[0]}'s {schema.names}; every part must come from the same query."
+                )
+            for group in range(parquet.num_row_groups):
+                part = parquet.read_row_group(group)
+                try:
+                    # Every part gets the first file's schema metadata (units, UCDs, descriptions).
+                    part = part.cast(schema)
+                except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as error:
                     raise TableError(
-                        f"Cannot concatenate {path}: its columns {parquet.schema_arrow.names} differ from "
-                        f"{paths[0]}'s {schema.names}; every part must come from the same query."
-                    )
-                for group in range(parquet.num_row_groups):
-                    part = parquet.read_row_group(group)
-                    try:
-                        # Every part gets the first file's schema metadata (units, UCDs, descriptions).
-                        part = part.cast(schema)
-                    except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as error:
-                        raise TableError(
-                            f"Cannot concatenate {path}: its column types differ from {paths[0]}'s ({error}); "
-                            "every part must come from the same query."
-                        ) from None
-                    writer.write_table(part)
-    except BaseException:
-        partial.unlink(missing_ok=True)
-        raise
-    os.replace(partial, out)
+                        f"Cannot concatenate {path}: its column types differ from {paths[0]}'s ({error}); "
+                        "every part must come from the same query."
+                    ) from None
+                writer.write_table(part)
