@@ -52,12 +52,12 @@ def main() -> int:
     ).matrix
     k = projections.neighbour_count(matrix.shape[0], umap_neighbors=args.n_neighbors, perplexity=args.perplexity)
     graph, graph_s = timed(projections.neighbour_graph, matrix, k, seed=config["seed"])
-    sample = metrics.subsample(matrix.shape[0], 5000)
+    neighbourhoods = metrics.FeatureNeighbourhoods(matrix, n_neighbors=10, max_rows=5000)
 
     def scores(embedding):
         return {
-            "trustworthiness": round(metrics.trustworthiness(matrix[sample], embedding[sample], 10), 4),
-            "knn_preservation": round(metrics.knn_preservation(matrix[sample], embedding[sample], 10), 4),
+            "trustworthiness": round(neighbourhoods.trustworthiness(embedding), 4),
+            "knn_preservation": round(neighbourhoods.knn_preservation(embedding), 4),
         }
 
     fits = []

@@ -7,7 +7,7 @@ from pathlib import Path
 from dimred_flow.cli import read_json, run, setup_logging, write_json
 from dimred_flow.config import METHODS
 from dimred_flow.features import load_features
-from dimred_flow.metrics import method_stability
+from dimred_flow.metrics import FeatureNeighbourhoods, method_stability
 from dimred_flow.projections import embedding_name, load_embedding
 from dimred_flow.storage import file_sha256
 
@@ -38,12 +38,11 @@ def main() -> None:
 
     features = load_features(args.features).matrix
     seeds = dict(zip(args.iterations, args.seeds))
+    neighbourhoods = FeatureNeighbourhoods(features, n_neighbors=args.n_neighbors, max_rows=args.max_rows)
     methods = {}
     for method in METHODS:
         embeddings = {i: find_embedding(getattr(args, method), i) for i in args.iterations}
-        methods[method] = method_stability(
-            features, embeddings, seeds, n_neighbors=args.n_neighbors, max_rows=args.max_rows
-        )
+        methods[method] = method_stability(neighbourhoods, embeddings, seeds)
         log.info("%s: %s", method, methods[method]["summary"])
     source = {key: value for key, value in read_json(args.source_provenance).items() if key != "columns"}
     write_json(

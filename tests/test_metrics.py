@@ -28,15 +28,47 @@ def test_rotated_scaled_embedding_has_zero_disparity_but_a_shuffled_one_does_not
     assert metrics.procrustes_disparity(embedding, shuffled) > 0.5
 
 
+def neighbourhoods_of(features, n_neighbors=10, max_rows=2000):
+    return metrics.FeatureNeighbourhoods(features, n_neighbors=n_neighbors, max_rows=max_rows)
+
+
 def test_features_are_perfectly_trustworthy_and_preserve_neighbours(clustered):
-    assert metrics.trustworthiness(clustered, clustered, 10) == pytest.approx(1.0)
-    assert metrics.knn_preservation(clustered, clustered, 10) == pytest.approx(1.0)
+    neighbourhoods = neighbourhoods_of(clustered)
+    assert neighbourhoods.trustworthiness(clustered) == pytest.approx(1.0)
+    assert neighbourhoods.knn_preservation(clustered) == pytest.approx(1.0)
 
 
 def test_random_embedding_scores_low(clustered):
     random_map = np.random.default_rng(3).normal(size=(clustered.shape[0], 2))
-    assert metrics.trustworthiness(clustered, random_map, 10) < 0.65
-    assert metrics.knn_preservation(clustered, random_map, 10) < 0.15
+    assert neighbourhoods_of(clustered).trustworthiness(random_map) < 0.65
+    assert neighbourhoods_of(clustered).knn_preservation(random_map) < 0.15
+
+
+@pytest.mark.parametrize("n_neighbors", [1, 5, 12])
+def test_scores_equal_sklearn_and_a_brute_force_neighbour_overlap(clustered, n_neighbors):
+    from sklearn.manifold import trustworthiness
+    from sklearn.neighbors import NearestNeighbors
+
+    features = clustered + np.random.default_rng(4).normal(scale=3, size=clustered.shape)
+    embedding = features[:, :2] + np.random.default_rng(5).normal(size=(features.shape[0], 2))
+    neighbourhoods = neighbourhoods_of(features, n_neighbors)
+    expected = trustworthiness(features, embedding, n_neighbors=n_neighbors)
+    assert neighbourhoods.trustworthiness(embedding) == pytest.approx(expected, abs=1e-12)
+
+    def nearest(points):
+        return NearestNeighbors(n_neighbors=n_neighbors).fit(points).kneighbors(return_distance=False)
+
+    overlap = np.mean([len(set(a) & set(b)) for a, b in zip(nearest(features), nearest(embedding))]) / n_neighbors
+    assert neighbourhoods.knn_preservation(embedding) == pytest.approx(overlap, abs=1e-12)
+
+
+def test_scores_on_a_subsample_use_only_its_rows(clustered):
+    neighbourhoods = neighbourhoods_of(clustered, max_rows=50)
+    rows = metrics.subsample(clustered.shape[0], 50)
+    embedding = np.random.default_rng(6).normal(size=(clustered.shape[0], 2))
+    on_the_sample = neighbourhoods_of(clustered[rows])
+    assert neighbourhoods.trustworthiness(embedding) == on_the_sample.trustworthiness(embedding[rows])
+    assert neighbourhoods.knn_preservation(embedding) == on_the_sample.knn_preservation(embedding[rows])
 
 
 def test_subsample_is_fixed_and_seed_independent():
@@ -49,7 +81,7 @@ def test_subsample_is_fixed_and_seed_independent():
 def test_method_stability_of_a_seed_invariant_method(clustered):
     embedding = clustered[:, :2]
     result = metrics.method_stability(
-        clustered, {1: embedding, 2: embedding, 3: embedding}, {1: 11, 2: 22, 3: 33}, n_neighbors=10, max_rows=100
+        neighbourhoods_of(clustered, max_rows=100), {1: embedding, 2: embedding, 3: embedding}, {1: 11, 2: 22, 3: 33}
     )
     assert result["rows_evaluated"] == 100
     assert [p["iterations"] for p in result["procrustes"]] == [[1, 2], [1, 3], [2, 3]]
@@ -60,11 +92,11 @@ def test_method_stability_of_a_seed_invariant_method(clustered):
 
 def test_one_seed_has_no_disparity_and_small_tables_get_a_smaller_k():
     points = np.random.default_rng(0).normal(size=(9, 3))
-    result = metrics.method_stability(points, {1: points[:, :2]}, {1: 5}, n_neighbors=10, max_rows=2000)
+    result = metrics.method_stability(neighbourhoods_of(points), {1: points[:, :2]}, {1: 5})
     assert result["n_neighbors"] == 4
     assert result["procrustes"] == [] and result["summary"]["procrustes_disparity"] is None
 
 
 def test_mismatched_rows_are_a_user_error(clustered):
     with pytest.raises(metrics.MetricsError, match="rerun the projections"):
-        metrics.method_stability(clustered, {1: clustered[:10, :2]}, {1: 1}, n_neighbors=5, max_rows=100)
+        metrics.method_stability(neighbourhoods_of(clustered, 5, 100), {1: clustered[:10, :2]}, {1: 1})

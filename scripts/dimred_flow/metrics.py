@@ -1,8 +1,8 @@
 """Seed stability: how faithful each embedding is to the features, and how much it moves between seeds.
 
 Per method, across the iterations (one seed each):
-  trustworthiness    sklearn's trustworthiness of the embedding w.r.t. the standardised features (1 = no
-                     false neighbours); computed on a fixed, seed-independent subsample for large tables;
+  trustworthiness    sklearn's trustworthiness (same formula) of the embedding w.r.t. the standardised
+                     features (1 = no false neighbours); on a fixed, seed-independent subsample for large tables;
   knn_preservation   mean fraction of each row's k nearest feature-space neighbours that are also among
                      its k nearest embedding neighbours (same subsample);
   procrustes         scipy's Procrustes disparity between every pair of seeds (0 = identical up to
@@ -38,25 +38,54 @@ def usable_neighbours(n_rows: int, n_neighbors: int) -> int:
     return max(1, min(n_neighbors, (n_rows - 1) // 2))
 
 
-def trustworthiness(features: np.ndarray, embedding: np.ndarray, n_neighbors: int) -> float:
-    from sklearn.manifold import trustworthiness as sklearn_trustworthiness
+class FeatureNeighbourhoods:
+    """Who is near whom in feature space, on the evaluated rows (a seed-independent subsample).
 
-    return float(sklearn_trustworthiness(features, embedding, n_neighbors=n_neighbors))
+    Built once per run and shared by every embedding's trustworthiness and kNN preservation:
+    sklearn's functions re-rank the features on every call (15 times per run), and importing
+    sklearn costs more than all of this work at the sizes evaluated (at most a few thousand rows).
+    """
+
+    def __init__(self, features: np.ndarray, *, n_neighbors: int, max_rows: int):
+        self.n_rows = features.shape[0]
+        self.rows = subsample(self.n_rows, max_rows)
+        self.n_neighbors = usable_neighbours(self.rows.size, n_neighbors)
+        order = np.argsort(_squared_distances(features[self.rows]), axis=1, kind="stable")
+        # rank[i, j] = r: row j is row i's r-th nearest in feature space (row i itself ranks last).
+        self._rank = np.empty(order.shape, dtype=np.int32)
+        np.put_along_axis(self._rank, order, np.arange(1, self.rows.size + 1, dtype=np.int32)[None, :], axis=1)
+
+    def trustworthiness(self, embedding: np.ndarray) -> float:
+        """sklearn.manifold.trustworthiness (Venna & Kaski): 1 = no false neighbours in the embedding."""
+        n, k = self.rows.size, self.n_neighbors
+        excess = self._feature_ranks_of_embedded_neighbours(embedding) - k
+        penalty = excess[excess > 0].sum()
+        return float(1.0 - penalty * (2.0 / (n * k * (2.0 * n - 3.0 * k - 1.0))))
+
+    def knn_preservation(self, embedding: np.ndarray) -> float:
+        """Mean fraction of each row's k nearest feature-space neighbours that are also among its
+        k nearest embedding neighbours."""
+        return float(np.mean(self._feature_ranks_of_embedded_neighbours(embedding) <= self.n_neighbors))
+
+    def _feature_ranks_of_embedded_neighbours(self, embedding: np.ndarray) -> np.ndarray:
+        if embedding.shape[0] != self.n_rows:
+            raise MetricsError(
+                f"An embedding has {embedding.shape[0]} rows but the features have {self.n_rows}: "
+                "it was computed from other features; rerun the projections."
+            )
+        distances = _squared_distances(embedding[self.rows])
+        nearest = np.argpartition(distances, self.n_neighbors - 1, axis=1)[:, : self.n_neighbors]
+        return np.take_along_axis(self._rank, nearest, axis=1)
 
 
-def _neighbour_sets(points: np.ndarray, n_neighbors: int) -> np.ndarray:
-    from sklearn.neighbors import NearestNeighbors
-
-    # n_neighbors + 1 because each point is its own nearest neighbour.
-    index = NearestNeighbors(n_neighbors=n_neighbors + 1).fit(points)
-    return index.kneighbors(points, return_distance=False)[:, 1:]
-
-
-def knn_preservation(features: np.ndarray, embedding: np.ndarray, n_neighbors: int) -> float:
-    original = _neighbour_sets(features, n_neighbors)
-    embedded = _neighbour_sets(embedding, n_neighbors)
-    shared = [len(np.intersect1d(a, b, assume_unique=True)) for a, b in zip(original, embedded)]
-    return float(np.mean(shared) / n_neighbors)
+def _squared_distances(points: np.ndarray) -> np.ndarray:
+    """Squared Euclidean distances between all rows (they rank as the distances do); a row's
+    distance to itself is infinite, so that it is never its own neighbour."""
+    points = np.asarray(points, dtype=np.float64)
+    norms = np.einsum("ij,ij->i", points, points)
+    distances = np.maximum(norms[:, None] - 2 * points @ points.T + norms[None, :], 0)
+    np.fill_diagonal(distances, np.inf)
+    return distances
 
 
 def procrustes_disparity(first: np.ndarray, second: np.ndarray) -> float:
@@ -73,24 +102,15 @@ def _summary(values: list[float]) -> dict | None:
 
 
 def method_stability(
-    features: np.ndarray, embeddings: dict[int, np.ndarray], seeds: dict[int, int], *, n_neighbors: int, max_rows: int
+    neighbourhoods: FeatureNeighbourhoods, embeddings: dict[int, np.ndarray], seeds: dict[int, int]
 ) -> dict:
     """Metrics of one method; `embeddings` maps iteration -> (n_rows, 2) array."""
-    for iteration, embedding in embeddings.items():
-        if embedding.shape[0] != features.shape[0]:
-            raise MetricsError(
-                f"The embedding of iteration {iteration} has {embedding.shape[0]} rows but the features have "
-                f"{features.shape[0]}: it was computed from other features; rerun the projections."
-            )
-    rows = subsample(features.shape[0], max_rows)
-    k = usable_neighbours(rows.size, n_neighbors)
-    sampled = features[rows]
     per_iteration = [
         {
             "iteration": iteration,
             "seed": seeds[iteration],
-            "trustworthiness": round(trustworthiness(sampled, embeddings[iteration][rows], k), DIGITS),
-            "knn_preservation": round(knn_preservation(sampled, embeddings[iteration][rows], k), DIGITS),
+            "trustworthiness": round(neighbourhoods.trustworthiness(embeddings[iteration]), DIGITS),
+            "knn_preservation": round(neighbourhoods.knn_preservation(embeddings[iteration]), DIGITS),
         }
         for iteration in sorted(embeddings)
     ]
@@ -99,8 +119,8 @@ def method_stability(
         for a, b in itertools.combinations(sorted(embeddings), 2)
     ]
     return {
-        "n_neighbors": k,
-        "rows_evaluated": int(rows.size),
+        "n_neighbors": neighbourhoods.n_neighbors,
+        "rows_evaluated": int(neighbourhoods.rows.size),
         "per_iteration": per_iteration,
         "procrustes": pairs,
         "summary": {
