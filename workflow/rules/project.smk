@@ -11,8 +11,8 @@ rule compute_neighbour_graph:
         f"{ENVS}/reduce.yaml"
     container:
         CONTAINER
-    # One thread: Annoy's trees depend on the thread count, and a two-core claim would hold
-    # this job back until the UMAP job leaves a laptop's second core.
+    # One thread: Annoy's trees (large tables) depend on the thread count, and a two-core claim
+    # would hold this job back until another job leaves a laptop's second core.
     threads: 1
     resources:
         mem_mb=4000,
@@ -37,6 +37,9 @@ rule compute_tsne_affinities:
         "logs/compute_tsne_affinities.log",
     benchmark:
         "results/benchmarks/compute_tsne_affinities.tsv"
+    # Ahead of UMAP: it opens the longest chain (affinities, then two t-SNE jobs), and UMAP
+    # still starts before either t-SNE job.
+    priority: 20
     conda:
         f"{ENVS}/reduce.yaml"
     container:
@@ -64,7 +67,7 @@ rule project_umap:
         "logs/project_umap/iterations_{first}-{last}.log",
     benchmark:
         "results/benchmarks/project_umap/iterations_{first}-{last}.tsv"
-    # The UMAP job carries numba's compilation (~40 s with a cold cache): started first, the
+    # The UMAP job carries numba's compilation (~40 s with a cold cache): started before the
     # t-SNE chain fills the other cores instead of UMAP trailing behind it.
     priority: 10
     conda:
@@ -129,6 +132,7 @@ rule project_tsne:
         "logs/project_tsne/iterations_{first}-{last}.log",
     benchmark:
         "results/benchmarks/project_tsne/iterations_{first}-{last}.tsv"
+    priority: batch_priority
     conda:
         f"{ENVS}/reduce.yaml"
     container:

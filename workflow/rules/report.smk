@@ -13,6 +13,8 @@ rule compute_stability_metrics:
         "logs/compute_stability_metrics.log",
     benchmark:
         "results/benchmarks/compute_stability_metrics.tsv"
+    # Ready with the last plots, but its chain to the PDF (table page, merge) is the longer one.
+    priority: 5
     conda:
         f"{ENVS}/plot.yaml"
     container:
