@@ -37,6 +37,8 @@ RATIO_TARGETS = {1000: 0.60, 20000: 0.30}
 LARGE_N = 100000
 LARGE_WALL_S = 15 * 60
 LARGE_RSS_BYTES = 4 * 10**9
+# Sizes up to this many rows run --repeats times (median reported); larger ones run once.
+REPEAT_UP_TO_ROWS = 5000
 
 PACKAGES = ("numpy", "scipy", "scikit-learn", "umap-learn", "pynndescent", "numba", "llvmlite", "openTSNE",
             "snakemake", "matplotlib", "astropy", "pyarrow", "pypdf", "pillow", "psutil")
@@ -399,6 +401,12 @@ def snakemake_startup_s() -> float:
     return time.perf_counter() - started
 
 
+def median_run(runs: list) -> int:
+    """Index of the run with the median wall time (the lower middle one of an even count)."""
+    order = sorted(range(len(runs)), key=lambda i: runs[i].wall_s)
+    return order[(len(order) - 1) // 2]
+
+
 def bench_size(n: int, args, workroot: Path, snapshot, jit_s: float | None, shared_cache: Path | None) -> dict:
     size_dir = workroot / f"n{n}"
     size_dir.mkdir(parents=True, exist_ok=True)
@@ -414,45 +422,34 @@ def bench_size(n: int, args, workroot: Path, snapshot, jit_s: float | None, shar
         cache_a = cache_b = shared_cache
     else:
         cache_a, cache_b = size_dir / "numba_cache_a", size_dir / "numba_cache_b"
-        for cache in (cache_a, cache_b):
-            shutil.rmtree(cache, ignore_errors=True)
-            cache.mkdir()
 
-    # (a) the seed's serial loop
     estimate_from = args.estimate_iterations if n > args.estimate_above else None
     seed_n = min(estimate_from, args.n_test) if estimate_from else args.n_test
-    seed_dir = size_dir / "seed_loop"
-    timings_path = seed_dir / "timings.json"
-    command_a = [sys.executable, str(SEED_LOOP), "--configfile", str(config), "--n-test", str(seed_n),
-                 "--out-dir", str(seed_dir), "--timings", str(timings_path)]
-    print(f"(a) seed serial loop, {seed_n} iteration(s) ...", flush=True)
-    a = run_measured(command_a, env=subprocess_env(cache_a), cwd=size_dir, log_path=size_dir / "seed_loop.log")
-    if a.returncode != 0:
-        raise SystemExit(f"seed loop failed (exit {a.returncode}); log {a.log}:\n{tail(a.log)}")
-    timings = json.loads(timings_path.read_text())
+    # Short runs vary by several seconds with the machine's other load: they are repeated, the two
+    # sides alternating so that a slow spell hits both, and each side's median run is reported.
+    repeats = args.repeats if n <= REPEAT_UP_TO_ROWS else 1
+    seed_runs, workflow_runs = [], []
+    for repeat in range(1, repeats + 1):
+        suffix = f"_{repeat}" if repeats > 1 else ""
+        if shared_cache is None:
+            for cache in (cache_a, cache_b):
+                shutil.rmtree(cache, ignore_errors=True)
+                cache.mkdir()
+        print(f"(a) seed serial loop, {seed_n} iteration(s){f', run {repeat}/{repeats}' if repeats > 1 else ''} ...",
+              flush=True)
+        seed_runs.append(run_seed_loop(size_dir, f"seed_loop{suffix}", config, seed_n, cache_a))
+        print(f"(b) workflow, n_test={args.n_test}, --cores {args.cores}"
+              f"{f', run {repeat}/{repeats}' if repeats > 1 else ''} ...", flush=True)
+        workflow_runs.append(run_workflow(size_dir, f"workflow{suffix}", config, args.cores, cache_b))
+
+    a, timings = seed_runs[median_run([run for run, _ in seed_runs])]
+    b, workdir = workflow_runs[median_run([run for run, _ in workflow_runs])]
     estimate = None
     wall_a = a.wall_s
     if seed_n < args.n_test:
         estimate = extrapolate_seed_wall(a.wall_s, timings, args.n_test, jit_s)
         wall_a = estimate["wall_s"]
-    print(f"    wall {a.wall_s:.1f} s{' (measured), ' + f'{wall_a:.1f} s estimated' if estimate else ''}, "
-          f"peak RSS {a.peak_tree_rss / 1e6:.0f} MB", flush=True)
-
-    # (b) the workflow, in a fresh working directory
-    workdir = size_dir / "workflow"
-    shutil.rmtree(workdir, ignore_errors=True)
-    workdir.mkdir()
-    command_b = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "--directory",
-                 str(workdir), "--configfile", str(config), "--cores", str(args.cores)]
-    print(f"(b) workflow, n_test={args.n_test}, --cores {args.cores} ...", flush=True)
-    b = run_measured(command_b, env=subprocess_env(cache_b), cwd=size_dir, log_path=size_dir / "workflow.log")
-    if b.returncode != 0:
-        raise SystemExit(f"workflow failed (exit {b.returncode}); log {b.log}:\n{tail(b.log)}")
-    if not (workdir / "results" / "merged_plots.pdf").is_file():
-        raise SystemExit(f"workflow finished without results/merged_plots.pdf; log {b.log}")
     rules = rule_breakdown(workdir / "results" / "benchmarks")
-    print(f"    wall {b.wall_s:.1f} s, peak tree RSS {b.peak_tree_rss / 1e6:.0f} MB "
-          f"(largest process {b.peak_single_rss / 1e6:.0f} MB)", flush=True)
 
     row = {
         "n": n,
@@ -460,11 +457,14 @@ def bench_size(n: int, args, workroot: Path, snapshot, jit_s: float | None, shar
         "table": str(table),
         "rows_used": timings["rows"],
         "numba_cache": args.numba_cache,
+        "repeats": repeats,
         "wall_a": wall_a,
         "wall_a_measured": a.wall_s,
+        "walls_a_measured": [round(run.wall_s, 3) for run, _ in seed_runs],
         "estimated_a": seed_n if estimate else None,
         "estimate_a": estimate,
         "wall_b": b.wall_s,
+        "walls_b": [round(run.wall_s, 3) for run, _ in workflow_runs],
         "rss_a": a.peak_tree_rss,
         "rss_b": b.peak_tree_rss,
         "seed_loop": {**_measurement_json(a), "timings": timings, "steps": seed_breakdown(timings)},
@@ -473,10 +473,43 @@ def bench_size(n: int, args, workroot: Path, snapshot, jit_s: float | None, shar
         "load_average_after": os.getloadavg(),
     }
     row["evaluation"] = evaluate(n, wall_a, b.wall_s, b.peak_tree_rss)
-    print(format_breakdown(f"  (a) seed loop steps ({seed_n} iteration(s) measured):", row["seed_loop"]["steps"],
-                           timings["in_process_s"]))
-    print(format_breakdown("  (b) workflow per rule family (Snakemake benchmark: files):", rules, b.wall_s))
+    if repeats > 1:
+        walls_a, walls_b = (", ".join(_s(w) for w in row[key]) for key in ("walls_a_measured", "walls_b"))
+        print(f"    medians of {repeats} runs: (a) {_s(a.wall_s)} of {walls_a}; (b) {_s(b.wall_s)} of {walls_b}",
+              flush=True)
+    print(format_breakdown(f"  (a) seed loop steps ({seed_n} iteration(s) measured, median run):",
+                           row["seed_loop"]["steps"], timings["in_process_s"]))
+    print(format_breakdown("  (b) workflow per rule family (Snakemake benchmark: files, median run):", rules, b.wall_s))
     return row
+
+
+def run_seed_loop(size_dir: Path, name: str, config: Path, seed_n: int, cache: Path) -> tuple[Measurement, dict]:
+    seed_dir = size_dir / name
+    timings_path = seed_dir / "timings.json"
+    command = [sys.executable, str(SEED_LOOP), "--configfile", str(config), "--n-test", str(seed_n),
+               "--out-dir", str(seed_dir), "--timings", str(timings_path)]
+    run = run_measured(command, env=subprocess_env(cache), cwd=size_dir, log_path=size_dir / f"{name}.log")
+    if run.returncode != 0:
+        raise SystemExit(f"seed loop failed (exit {run.returncode}); log {run.log}:\n{tail(run.log)}")
+    print(f"    wall {run.wall_s:.1f} s, peak RSS {run.peak_tree_rss / 1e6:.0f} MB", flush=True)
+    return run, json.loads(timings_path.read_text())
+
+
+def run_workflow(size_dir: Path, name: str, config: Path, cores: int, cache: Path) -> tuple[Measurement, Path]:
+    """The workflow in a fresh working directory; returns its measurement and that directory."""
+    workdir = size_dir / name
+    shutil.rmtree(workdir, ignore_errors=True)
+    workdir.mkdir()
+    command = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "--directory",
+               str(workdir), "--configfile", str(config), "--cores", str(cores)]
+    run = run_measured(command, env=subprocess_env(cache), cwd=size_dir, log_path=size_dir / f"{name}.log")
+    if run.returncode != 0:
+        raise SystemExit(f"workflow failed (exit {run.returncode}); log {run.log}:\n{tail(run.log)}")
+    if not (workdir / "results" / "merged_plots.pdf").is_file():
+        raise SystemExit(f"workflow finished without results/merged_plots.pdf; log {run.log}")
+    print(f"    wall {run.wall_s:.1f} s, peak tree RSS {run.peak_tree_rss / 1e6:.0f} MB "
+          f"(largest process {run.peak_single_rss / 1e6:.0f} MB)", flush=True)
+    return run, workdir
 
 
 def _measurement_json(m: Measurement) -> dict:
@@ -500,6 +533,9 @@ def main(argv=None) -> int:
                         help="above this N the seed loop runs only --estimate-iterations iterations and is "
                              "extrapolated to n_test")
     parser.add_argument("--estimate-iterations", type=int, default=1)
+    parser.add_argument("--repeats", type=int, default=3,
+                        help=f"runs of each side, alternating, at sizes up to {REPEAT_UP_TO_ROWS:,} rows; the median "
+                             "run is reported (their walls vary by several seconds with the machine's load)")
     parser.add_argument("--format", choices=["parquet", "csv"], default="parquet", help="generated table format")
     parser.add_argument("--seed", type=int, default=20240410, help="resampling seed")
     parser.add_argument("--jitter", type=float, default=0.05,
@@ -555,6 +591,7 @@ def _write_results(args, env: dict, rows: list[dict], workroot: Path) -> None:
         "command": [Path(sys.argv[0]).name, *sys.argv[1:]],
         "settings": {"sizes": args.sizes, "n_test": args.n_test, "cores": args.cores, "numba_cache": args.numba_cache,
                      "estimate_above": args.estimate_above, "estimate_iterations": args.estimate_iterations,
+                     "repeats": args.repeats, "repeat_up_to_rows": REPEAT_UP_TO_ROWS,
                      "format": args.format, "resample_seed": args.seed, "jitter": args.jitter,
                      "workdir": str(workroot) if (args.keep or args.workdir) else None},
         "targets": {"ratio": {str(k): v for k, v in RATIO_TARGETS.items()},
