@@ -22,7 +22,7 @@ import sys
 import tempfile
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -107,7 +107,6 @@ class Measurement:
     rusage_maxrss: int  # bytes, wait4()'s ru_maxrss: the largest RSS of any process in the tree
     samples: int
     log: str = ""
-    extra: dict = field(default_factory=dict)
 
 
 def run_measured(command: list[str], *, env: dict, cwd: Path, log_path: Path, interval: float = 0.2) -> Measurement:

@@ -165,3 +165,14 @@ def test_rule_breakdown_sums_per_family(rb, tmp_path):
     assert rules["upload_plot"]["jobs"] == 1
     text = rb.format_breakdown("rules", rules, wall=60.0)
     assert "project_umap" in text and "52.0 s  (wall 60.0 s)" in text
+
+
+def test_median_run_is_the_middle_wall(rb):
+    def run(wall):
+        return rb.Measurement(wall_s=wall, returncode=0, peak_tree_rss=0, peak_single_rss=0, peak_single_cmd="",
+                              rusage_maxrss=0, samples=0)
+
+    runs = [run(23.3), run(19.7), run(22.6)]
+    assert rb.median_run(runs) == 2
+    assert rb.median_run(runs[:2]) == 1  # the lower middle of an even count
+    assert rb.median_run(runs[:1]) == 0
