@@ -59,6 +59,15 @@ def test_exact_search_works_across_blocks_and_with_every_other_row_as_neighbour(
     assert sorted(everyone.indices[0]) == list(range(1, 9))
 
 
+def test_exact_search_gives_the_same_graph_on_any_number_of_threads():
+    matrix = np.random.default_rng(3).normal(size=(3 * projections.EXACT_SEARCH_BLOCK_ROWS + 5, 6))
+    one = projections.neighbour_graph(matrix, 10, seed=0, threads=1)
+    three = projections.neighbour_graph(matrix, 10, seed=0, threads=3)
+    np.testing.assert_array_equal(one.indices, three.indices)
+    np.testing.assert_array_equal(one.distances, three.distances)
+    np.testing.assert_array_equal(one.indices, exact_neighbours(matrix, 10))
+
+
 def test_large_tables_get_annoy_which_finds_the_true_neighbours_reproducibly(clustered):
     graph = annoy_graph(clustered, 30, seed=5)
     check_graph_shape_order_and_distances(clustered, graph, 30)
