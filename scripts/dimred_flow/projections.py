@@ -15,8 +15,9 @@ import numpy as np
 from dimred_flow.atomic import replaced_atomically
 
 TSNE_EARLY_EXAGGERATION_ITER = 250
-# Below it the exact search beats Annoy, even on one thread (measured on 12 features, 90 neighbours:
-# 20,000 rows 2.5 s against 9 s, 50,000 rows 19 s against 31 s; at 100,000 rows 81 s against 45 s).
+# Below it the exact search beats Annoy, even on one thread (measured on 12 features, 90 neighbours,
+# one thread / two: 20,000 rows 2.6 / 1.4 s against 9 s, 50,000 rows 17.5 / 9 s against 30 s; at
+# 100,000 rows 81 / 39 s against 45 s).
 EXACT_SEARCH_BELOW_ROWS = 50_000
 # Rows per block of the exact search: a block's distances to every row stay in the CPU's caches
 # at the sizes it serves (256 rows: 2.5 s at 20,000 rows, 1,024 rows: 3.0 s, 4,096 rows: 4.9 s).
