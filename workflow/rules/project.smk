@@ -38,7 +38,7 @@ rule compute_tsne_affinities:
         "logs/compute_tsne_affinities.log",
     benchmark:
         "results/benchmarks/compute_tsne_affinities.tsv"
-    # Ahead of UMAP: it opens the longest chain (affinities, then two t-SNE jobs), and UMAP
+    # Ahead of UMAP: it opens the longest chain (affinities, then the t-SNE jobs), and UMAP
     # still starts before either t-SNE job.
     priority: 20
     conda:
