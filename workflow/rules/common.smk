@@ -117,6 +117,11 @@ def batch_priority(wildcards):
     return (int(wildcards.last) - int(wildcards.first) + 1) / (N_TEST + 1)
 
 
+# Snakemake 7 (what REANA 0.9 runs) takes only numbers as priorities: there the batches keep
+# the order in which the scheduler finds them.
+BATCH_PRIORITY = batch_priority if int(SNAKEMAKE_VERSION.split(".")[0]) >= 8 else 0
+
+
 def all_batch_dirs(method):
     return [
         f"results/embeddings/{method}/iterations_{first}-{last}"

@@ -135,7 +135,7 @@ rule project_tsne:
         "logs/project_tsne/iterations_{first}-{last}.log",
     benchmark:
         "results/benchmarks/project_tsne/iterations_{first}-{last}.tsv"
-    priority: batch_priority
+    priority: BATCH_PRIORITY
     conda:
         f"{ENVS}/reduce.yaml"
     container:
