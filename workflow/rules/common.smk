@@ -213,9 +213,8 @@ def cancel_rescheduling_timers():
 
     for thread in threading.enumerate():
         action = getattr(thread, "function", None)
-        if isinstance(thread, threading.Timer) and "_schedule_reevalutation" in getattr(
-            action, "__qualname__", ""
-        ):
+        name = getattr(action, "__qualname__", "")
+        if isinstance(thread, threading.Timer) and "_schedule_reevalutation" in name:
             thread.cancel()
 
 
