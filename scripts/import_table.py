@@ -4,8 +4,9 @@
 import argparse
 from pathlib import Path
 
-from dimred_flow.cli import run, setup_logging, utc_now, write_json
-from dimred_flow.storage import file_sha256
+from dimred_flow.checksums import file_sha256
+from dimred_flow.cli import run, setup_logging, write_json
+from dimred_flow.clock import utc_now
 from dimred_flow.tables import column_metadata, read_table_file, write_parquet
 
 

@@ -5,7 +5,8 @@ import argparse
 import shutil
 from pathlib import Path
 
-from dimred_flow.cli import add_storage_arguments, run, setup_logging, storage_from_arguments, utc_now, write_json
+from dimred_flow.cli import add_storage_arguments, run, setup_logging, storage_from_arguments, write_json
+from dimred_flow.clock import utc_now
 from dimred_flow.storage import upload_plot
 
 

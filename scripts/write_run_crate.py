@@ -5,7 +5,8 @@ import argparse
 import json
 from pathlib import Path
 
-from dimred_flow.cli import read_json, run, setup_logging, utc_now, write_json
+from dimred_flow.cli import read_json, run, setup_logging, write_json
+from dimred_flow.clock import utc_now
 from dimred_flow.crate import build_run_crate
 
 

@@ -19,7 +19,7 @@ from nbclient import NotebookClient
 from pypdf import PdfReader
 
 from dimred_flow.config import iteration_seeds, validate_config
-from dimred_flow.storage import file_sha256
+from dimred_flow.checksums import file_sha256
 from workflow_runner import REPO, run_snakemake
 
 pytestmark = pytest.mark.workflow

@@ -15,7 +15,7 @@ import subprocess
 from importlib import metadata
 from pathlib import Path
 
-from dimred_flow.storage import file_sha256
+from dimred_flow.checksums import file_sha256
 
 RO_CRATE = "https://w3id.org/ro/crate/1.1"
 PROFILES = ("https://w3id.org/ro/wfrun/process/0.5", "https://w3id.org/ro/wfrun/workflow/0.5")

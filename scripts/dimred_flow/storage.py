@@ -9,7 +9,6 @@ Credentials come from the environment only and never appear in a message.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import uuid
@@ -19,6 +18,7 @@ from pathlib import Path
 import fsspec
 
 from dimred_flow.atomic import replaced_atomically
+from dimred_flow.checksums import bytes_sha256, file_sha256
 from dimred_flow.errors import UserError
 
 CREDENTIAL_VARIABLES = (("access_key", "secret_key"), ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"))
@@ -109,18 +109,6 @@ def _explain(storage: Storage, error: Exception, action: str) -> StorageError:
     return StorageError(f"Storage failure while trying to {action} on {storage.description}: {text}")
 
 
-def file_sha256(path: str | Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def file_sha256_bytes(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
 def check_storage(storage: Storage, create_bucket: bool = False) -> None:
     """Fail fast, before any compute, when the storage is unreachable, missing or refuses us."""
     if isinstance(storage.fs, fsspec.implementations.local.LocalFileSystem):
@@ -187,7 +175,7 @@ def upload_file(storage: Storage, user_folder: str, local_path: Path, name: str)
         stored = storage.fs.cat_file(key)
     except Exception as error:  # noqa: BLE001
         raise _explain(storage, error, f"upload {key}") from None
-    if info["size"] != receipt["size"] or file_sha256_bytes(stored) != receipt["sha256"]:
+    if info["size"] != receipt["size"] or bytes_sha256(stored) != receipt["sha256"]:
         raise StorageError(f"Upload of {key} does not match the local file in storage; rerun to retry.")
     return receipt
 

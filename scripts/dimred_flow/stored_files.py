@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import json
 
-from dimred_flow.storage import Storage, _explain, file_sha256_bytes
+from dimred_flow.checksums import bytes_sha256
+from dimred_flow.storage import Storage, _explain
 
 STABILITY_NAME = "stability.json"
 
@@ -28,4 +29,4 @@ def find_stored_stability(storage: Storage, user_folder: str, fingerprint: str) 
         return None  # unreadable: recompute and overwrite it
     if stored_fingerprint != fingerprint:
         return None
-    return {"key": key, "sha256": file_sha256_bytes(data), "size": len(data)}
+    return {"key": key, "sha256": bytes_sha256(data), "size": len(data)}

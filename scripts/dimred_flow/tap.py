@@ -27,7 +27,7 @@ import warnings
 
 import requests
 
-from dimred_flow.cli import utc_now
+from dimred_flow.clock import utc_now
 from dimred_flow.errors import UserError
 
 __all__ = [
