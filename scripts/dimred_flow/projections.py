@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from dimred_flow.atomic import replaced_atomically
+from dimred_flow.embeddings import save_embedding
 
 TSNE_EARLY_EXAGGERATION_ITER = 250
 # Below it the exact search beats Annoy, even on one thread (measured on 12 features, 90 neighbours,
@@ -229,21 +230,6 @@ def fit_tsne_sklearn(matrix: np.ndarray, seed: int, *, perplexity: float, n_iter
         max_iter=n_iter + TSNE_EARLY_EXAGGERATION_ITER,
     )
     return model.fit_transform(matrix).astype(np.float32)
-
-
-def embedding_name(iteration: int) -> str:
-    return f"iteration_{iteration}.npy"
-
-
-def save_embedding(directory: Path, iteration: int, embedding: np.ndarray) -> Path:
-    path = Path(directory) / embedding_name(iteration)
-    with replaced_atomically(path) as partial:
-        np.save(partial, embedding)
-    return path
-
-
-def load_embedding(directory: Path, iteration: int) -> np.ndarray:
-    return np.load(Path(directory) / embedding_name(iteration))
 
 
 def run_batch(fit, iterations: list[int], seeds: list[int], out_dir: Path, log=print) -> dict:

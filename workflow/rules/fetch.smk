@@ -17,7 +17,7 @@ rule import_table:
         mem_mb=2000,
         runtime=10,
     params:
-        script=f"{SCRIPTS}/import_table.py",
+        script=SCRIPTS / "import_table.py",
     shell:
         "python {params.script} --source {input.source:q}"
         " --table {output.table} --provenance {output.provenance} 2> {log}"
@@ -42,7 +42,7 @@ rule prepare_features:
         mem_mb=4000,
         runtime=15,
     params:
-        script=f"{SCRIPTS}/prepare_features.py",
+        script=SCRIPTS / "prepare_features.py",
         features=" ".join(config["features"]),
         derive=" ".join(config["derive"]),
         # A flag only when set: '{params...:q}' of an empty string is no argument at all.
@@ -86,7 +86,7 @@ rule fetch_tap_table:
         mem_mb=4000,
         runtime=TAP_RUNTIME,
     params:
-        script=f"{SCRIPTS}/fetch_tap_table.py",
+        script=SCRIPTS / "fetch_tap_table.py",
         query=tap_query,
         options=tap_options,
     shell:
@@ -113,7 +113,7 @@ rule fetch_tap_chunk:
         mem_mb=4000,
         runtime=TAP_RUNTIME,
     params:
-        script=f"{SCRIPTS}/fetch_tap_table.py",
+        script=SCRIPTS / "fetch_tap_table.py",
         query=tap_query,
         options=tap_options,
         condition=lambda wildcards: TAP_CHUNKS[int(wildcards.k)],
@@ -143,7 +143,7 @@ rule concatenate_tap_chunks:
         mem_mb=2000,
         runtime=10,
     params:
-        script=f"{SCRIPTS}/concatenate_tap_chunks.py",
+        script=SCRIPTS / "concatenate_tap_chunks.py",
     shell:
         "python {params.script} --chunks {input.tables}"
         " --chunk-provenances {input.provenances}"

@@ -19,7 +19,7 @@ rule compute_neighbour_graph:
         mem_mb=4000,
         runtime=30,
     params:
-        script=f"{SCRIPTS}/compute_neighbour_graph.py",
+        script=SCRIPTS / "compute_neighbour_graph.py",
         umap_neighbors=int(config["methods"]["umap"]["n_neighbors"]),
         perplexity=float(TSNE["perplexity"]),
         seed=int(config["seed"]),
@@ -50,7 +50,7 @@ rule compute_tsne_affinities:
         mem_mb=4000,
         runtime=30,
     params:
-        script=f"{SCRIPTS}/compute_tsne_affinities.py",
+        script=SCRIPTS / "compute_tsne_affinities.py",
         perplexity=float(TSNE["perplexity"]),
     shell:
         "python {params.script} --graph {input.graph}"
@@ -81,7 +81,7 @@ rule project_umap:
         mem_mb=4000,
         runtime=60,
     params:
-        script=f"{SCRIPTS}/project.py",
+        script=SCRIPTS / "project.py",
         batch=batch_args,
         n_neighbors=int(config["methods"]["umap"]["n_neighbors"]),
         min_dist=float(config["methods"]["umap"]["min_dist"]),
@@ -113,7 +113,7 @@ rule project_pca:
         mem_mb=2000,
         runtime=10,
     params:
-        script=f"{SCRIPTS}/project.py",
+        script=SCRIPTS / "project.py",
         batch=batch_args,
     shell:
         "python {params.script} pca"
@@ -145,7 +145,7 @@ rule project_tsne:
         mem_mb=4000,
         runtime=60,
     params:
-        script=f"{SCRIPTS}/project.py",
+        script=SCRIPTS / "project.py",
         batch=batch_args,
         implementation=TSNE["implementation"],
         affinities=(
@@ -184,7 +184,7 @@ rule plot_projections:
         mem_mb=2000,
         runtime=10,
     params:
-        script=f"{SCRIPTS}/plot_projections.py",
+        script=SCRIPTS / "plot_projections.py",
         seed=lambda wc: SEEDS[int(wc.iteration)],
         fingerprint=lambda wc: FINGERPRINTS[int(wc.iteration)],
         n_test=N_TEST,

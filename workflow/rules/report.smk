@@ -24,7 +24,7 @@ rule compute_stability_metrics:
         mem_mb=4000,
         runtime=30,
     params:
-        script=f"{SCRIPTS}/compute_stability_metrics.py",
+        script=SCRIPTS / "compute_stability_metrics.py",
         iterations=" ".join(str(i) for i in ITERATIONS),
         seeds=" ".join(str(SEEDS[i]) for i in ITERATIONS),
         n_neighbors=STABILITY["n_neighbors"],
@@ -58,7 +58,7 @@ checkpoint list_stored_stability:
         mem_mb=1000,
         runtime=10,
     params:
-        script=f"{SCRIPTS}/list_stored_stability.py",
+        script=SCRIPTS / "list_stored_stability.py",
         storage=storage_args(),
         fingerprint=STABILITY_FINGERPRINT,
     shell:
@@ -84,7 +84,7 @@ rule download_stability_metrics:
         mem_mb=1000,
         runtime=10,
     params:
-        script=f"{SCRIPTS}/download_stability_metrics.py",
+        script=SCRIPTS / "download_stability_metrics.py",
         storage=storage_args(),
     shell:
         "python {params.script} {params.storage}"
@@ -111,7 +111,7 @@ rule upload_report_file:
         mem_mb=1000,
         runtime=10,
     params:
-        script=f"{SCRIPTS}/upload_report_file.py",
+        script=SCRIPTS / "upload_report_file.py",
         storage=storage_args(),
     shell:
         "python {params.script} {params.storage}"
@@ -141,7 +141,7 @@ rule render_stability_table:
         mem_mb=2000,
         runtime=10,
     params:
-        script=f"{SCRIPTS}/render_stability_table.py",
+        script=SCRIPTS / "render_stability_table.py",
         tsne_implementation=TSNE["implementation"],
     shell:
         "python {params.script} --metrics {input.metrics}"
@@ -168,7 +168,7 @@ rule merge_pdf:
         mem_mb=2000,
         runtime=10,
     params:
-        script=f"{SCRIPTS}/merge_pdf.py",
+        script=SCRIPTS / "merge_pdf.py",
         seeds=" ".join(str(SEEDS[i]) for i in ITERATIONS),
     shell:
         "python {params.script} --plots {input.plots} --seeds {params.seeds}"
@@ -202,12 +202,12 @@ rule write_run_crate:
         mem_mb=1000,
         runtime=10,
     params:
-        script=f"{SCRIPTS}/write_run_crate.py",
+        script=SCRIPTS / "write_run_crate.py",
         config=lambda wc: shlex.quote(json.dumps(config, sort_keys=True)),
         seeds=" ".join(f"{i}={SEEDS[i]}" for i in ITERATIONS),
         outputs=run_crate_outputs,
         snakemake_version=SNAKEMAKE_VERSION,
-        repo=workflow.basedir,
+        repo=Path(workflow.basedir),
         executor_file=EXECUTOR_FILE,
     shell:
         "python {params.script} --config-json {params.config} --seeds {params.seeds}"
@@ -235,7 +235,7 @@ rule write_notebook:
         mem_mb=1000,
         runtime=10,
     params:
-        script=f"{SCRIPTS}/write_notebook.py",
+        script=SCRIPTS / "write_notebook.py",
         table=source_table(),
         seeds=" ".join(f"{i}={SEEDS[i]}" for i in ITERATIONS),
         # Paths only: the notebook loads the embeddings where this machine computed them.
@@ -275,7 +275,7 @@ rule collect_report_plots:
         mem_mb=500,
         runtime=5,
     params:
-        script=f"{SCRIPTS}/collect_report_plots.py",
+        script=SCRIPTS / "collect_report_plots.py",
     shell:
         "python {params.script} --plots {input.plots} --out-dir {output.plots} 2> {log}"
 

@@ -14,7 +14,7 @@ checkpoint list_stored_plots:
         mem_mb=1000,
         runtime=10,
     params:
-        script=f"{SCRIPTS}/list_stored_plots.py",
+        script=SCRIPTS / "list_stored_plots.py",
         storage=storage_args(),
         create_bucket="--create-bucket" if STORAGE["create_bucket"] else "",
         fingerprints=" ".join(f"{i}={FINGERPRINTS[i]}" for i in ITERATIONS),
@@ -42,7 +42,7 @@ rule upload_plot:
         mem_mb=1000,
         runtime=10,
     params:
-        script=f"{SCRIPTS}/upload_plot.py",
+        script=SCRIPTS / "upload_plot.py",
         storage=storage_args(),
         seed=lambda wc: SEEDS[int(wc.iteration)],
         fingerprint=lambda wc: FINGERPRINTS[int(wc.iteration)],
@@ -70,7 +70,7 @@ rule download_plot:
         mem_mb=1000,
         runtime=10,
     params:
-        script=f"{SCRIPTS}/download_plot.py",
+        script=SCRIPTS / "download_plot.py",
         storage=storage_args(),
     shell:
         "python {params.script} {params.storage}"
