@@ -25,8 +25,8 @@ class RuleProgram:
     env_file: Path
 
 
-def rule_programs(snakefile: Path = REPO / "Snakefile") -> list[RuleProgram]:
-    """Every rule that runs a program: the program is its `params.script`, the env its `conda:` file."""
+def parsed_rules(snakefile: Path = REPO / "Snakefile") -> list:
+    """The rules of the parsed workflow (what `snakemake --lint` inspects too), default config."""
     from snakemake.api import SnakemakeApi
     from snakemake.settings.types import ConfigSettings, OutputSettings, ResourceSettings
 
@@ -37,8 +37,13 @@ def rule_programs(snakefile: Path = REPO / "Snakefile") -> list[RuleProgram]:
             snakefile=snakefile,
             workdir=Path(workdir),
         )
-        # The parsed workflow itself (what `snakemake --lint` inspects too): the API has no public list of rules.
-        rules = list(workflow_api._workflow.rules)
+        # The API has no public list of rules.
+        return list(workflow_api._workflow.rules)
+
+
+def rule_programs(snakefile: Path = REPO / "Snakefile") -> list[RuleProgram]:
+    """Every rule that runs a program: the program is its `params.script`, the env its `conda:` file."""
+    rules = parsed_rules(snakefile)
     found = []
     for rule in rules:
         if rule.norun:

@@ -15,17 +15,18 @@ from pathlib import Path
 import pytest
 import yaml
 from pypdf import PdfReader
-from s3_fixture import ACCESS_KEY, SECRET_KEY
-from workflow_runner import REPO
 
 from dimred_flow import __version__
+from s3_fixture import ACCESS_KEY, SECRET_KEY
+from workflow_runner import REPO
 
 pytestmark = pytest.mark.workflow
 
 IMAGE = f"localhost/dimred-flow:{__version__}"
 CONTAINERS_CONF = REPO / "tests" / "servers" / "podman" / "containers.conf"
 # What reana.yaml uploads into a REANA workspace.
-REANA_INPUTS = ("Snakefile", "config", "data", "envs", "scripts", "workflow")
+REANA_SPEC = yaml.safe_load((REPO / "reana.yaml").read_text())["inputs"]
+REANA_INPUTS = [*REANA_SPEC.get("files", []), *REANA_SPEC.get("directories", [])]
 
 
 def _podman_environment() -> dict[str, str]:

@@ -8,9 +8,10 @@ import os
 import stat
 
 import pytest
+from pypdf import PdfReader
+
 from env_venvs import build_all, pip_requirements
 from environment_files import ENV_FILES
-from pypdf import PdfReader
 from workflow_runner import REPO, run_snakemake
 
 pytestmark = pytest.mark.workflow

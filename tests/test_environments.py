@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 from environment_files import ENV_FILES, parse_conda
 from rule_programs import _imported_modules, distribution_of, rule_programs, third_party_imports
 
@@ -76,3 +77,4 @@ def test_imports_inside_functions_count_and_type_checking_ones_do_not(tmp_path):
     )
     assert _imported_modules(program) == {"typing", "typing.TYPE_CHECKING", "numpy", "scipy", "scipy.sparse", "s3fs.core"}
     assert third_party_imports(program) == {"numpy", "scipy", "s3fs"}
+

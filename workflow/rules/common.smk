@@ -44,6 +44,13 @@ wildcard_constraints:
     iteration=r"[0-9]+",
 
 
+def memory(mb):
+    """A rule's memory: mem_mb for the local scheduler and Slurm, and the same as the
+    pod limit REANA applies to the job (its own default is smaller than some jobs need).
+    """
+    return {"mem_mb": mb, "kubernetes_memory_limit": f"{mb}Mi"}
+
+
 def storage_args():
     """Command-line flags naming the storage; credentials are read by the job from its environment."""
     args = f"--storage {shlex.quote(STORAGE['url'])} --user-folder {USER_FOLDER}"

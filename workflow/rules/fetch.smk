@@ -14,7 +14,7 @@ rule import_table:
         CONTAINER
     threads: 1
     resources:
-        mem_mb=2000,
+        **memory(2000),
         runtime=10,
     params:
         script=SCRIPTS / "import_table.py",
@@ -39,7 +39,7 @@ rule prepare_features:
         CONTAINER
     threads: 1
     resources:
-        mem_mb=4000,
+        **memory(4000),
         runtime=15,
     params:
         script=SCRIPTS / "prepare_features.py",
@@ -83,7 +83,7 @@ rule fetch_tap_table:
         CONTAINER
     threads: 1
     resources:
-        mem_mb=4000,
+        **memory(4000),
         runtime=TAP_RUNTIME,
     params:
         script=SCRIPTS / "fetch_tap_table.py",
@@ -110,7 +110,7 @@ rule fetch_tap_chunk:
         CONTAINER
     threads: 1
     resources:
-        mem_mb=4000,
+        **memory(4000),
         runtime=TAP_RUNTIME,
     params:
         script=SCRIPTS / "fetch_tap_table.py",
@@ -140,7 +140,7 @@ rule concatenate_tap_chunks:
         CONTAINER
     threads: 1
     resources:
-        mem_mb=2000,
+        **memory(2000),
         runtime=10,
     params:
         script=SCRIPTS / "concatenate_tap_chunks.py",

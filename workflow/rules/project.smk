@@ -16,7 +16,7 @@ rule compute_neighbour_graph:
     # on the thread count.
     threads: 2
     resources:
-        mem_mb=4000,
+        **memory(4000),
         runtime=30,
     params:
         script=SCRIPTS / "compute_neighbour_graph.py",
@@ -47,7 +47,7 @@ rule compute_tsne_affinities:
         CONTAINER
     threads: 1
     resources:
-        mem_mb=4000,
+        **memory(4000),
         runtime=30,
     params:
         script=SCRIPTS / "compute_tsne_affinities.py",
@@ -78,7 +78,7 @@ rule project_umap:
     # umap-learn runs single-threaded once a random_state is set.
     threads: 1
     resources:
-        mem_mb=4000,
+        **memory(4000),
         runtime=60,
     params:
         script=SCRIPTS / "project.py",
@@ -110,7 +110,7 @@ rule project_pca:
         CONTAINER
     threads: 1
     resources:
-        mem_mb=2000,
+        **memory(2000),
         runtime=10,
     params:
         script=SCRIPTS / "project.py",
@@ -142,7 +142,7 @@ rule project_tsne:
         CONTAINER
     threads: 1
     resources:
-        mem_mb=4000,
+        **memory(4000),
         runtime=60,
     params:
         script=SCRIPTS / "project.py",
@@ -181,7 +181,7 @@ rule plot_projections:
         CONTAINER
     threads: 1
     resources:
-        mem_mb=2000,
+        **memory(2000),
         runtime=10,
     params:
         script=SCRIPTS / "plot_projections.py",

@@ -21,7 +21,7 @@ rule compute_stability_metrics:
         CONTAINER
     threads: 1
     resources:
-        mem_mb=4000,
+        **memory(4000),
         runtime=30,
     params:
         script=SCRIPTS / "compute_stability_metrics.py",
@@ -55,7 +55,7 @@ checkpoint list_stored_stability:
         CONTAINER
     threads: 1
     resources:
-        mem_mb=1000,
+        **memory(1000),
         runtime=10,
     params:
         script=SCRIPTS / "list_stored_stability.py",
@@ -81,7 +81,7 @@ rule download_stability_metrics:
         CONTAINER
     threads: 1
     resources:
-        mem_mb=1000,
+        **memory(1000),
         runtime=10,
     params:
         script=SCRIPTS / "download_stability_metrics.py",
@@ -108,7 +108,7 @@ rule upload_report_file:
         CONTAINER
     threads: 1
     resources:
-        mem_mb=1000,
+        **memory(1000),
         runtime=10,
     params:
         script=SCRIPTS / "upload_report_file.py",
@@ -138,7 +138,7 @@ rule render_stability_table:
         CONTAINER
     threads: 1
     resources:
-        mem_mb=2000,
+        **memory(2000),
         runtime=10,
     params:
         script=SCRIPTS / "render_stability_table.py",
@@ -165,7 +165,7 @@ rule merge_pdf:
         CONTAINER
     threads: 1
     resources:
-        mem_mb=2000,
+        **memory(2000),
         runtime=10,
     params:
         script=SCRIPTS / "merge_pdf.py",
@@ -199,7 +199,7 @@ rule write_run_crate:
         CONTAINER
     threads: 1
     resources:
-        mem_mb=1000,
+        **memory(1000),
         runtime=10,
     params:
         script=SCRIPTS / "write_run_crate.py",
@@ -232,7 +232,7 @@ rule write_notebook:
         CONTAINER
     threads: 1
     resources:
-        mem_mb=1000,
+        **memory(1000),
         runtime=10,
     params:
         script=SCRIPTS / "write_notebook.py",
@@ -272,7 +272,7 @@ rule collect_report_plots:
         CONTAINER
     threads: 1
     resources:
-        mem_mb=500,
+        **memory(500),
         runtime=5,
     params:
         script=SCRIPTS / "collect_report_plots.py",

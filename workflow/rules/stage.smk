@@ -11,7 +11,7 @@ checkpoint list_stored_plots:
         CONTAINER
     threads: 1
     resources:
-        mem_mb=1000,
+        **memory(1000),
         runtime=10,
     params:
         script=SCRIPTS / "list_stored_plots.py",
@@ -39,7 +39,7 @@ rule upload_plot:
         CONTAINER
     threads: 1
     resources:
-        mem_mb=1000,
+        **memory(1000),
         runtime=10,
     params:
         script=SCRIPTS / "upload_plot.py",
@@ -67,7 +67,7 @@ rule download_plot:
         CONTAINER
     threads: 1
     resources:
-        mem_mb=1000,
+        **memory(1000),
         runtime=10,
     params:
         script=SCRIPTS / "download_plot.py",
