@@ -2,8 +2,6 @@
 VENV := .venv
 BIN := $(abspath $(VENV))/bin
 export PATH := $(BIN):$(PATH)
-# One numba cache for every job and test: UMAP compiles once per machine, not per process.
-export NUMBA_CACHE_DIR ?= $(abspath .cache/numba)
 
 .PHONY: run test install servers
 

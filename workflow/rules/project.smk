@@ -85,9 +85,8 @@ rule project_umap:
         batch=batch_args,
         n_neighbors=int(config["methods"]["umap"]["n_neighbors"]),
         min_dist=float(config["methods"]["umap"]["min_dist"]),
-        numba_cache=".cache/numba",
     shell:
-        "NUMBA_CACHE_DIR=${{NUMBA_CACHE_DIR:-{params.numba_cache}}} python {params.script} umap"
+        "python {params.script} umap"
         " --features {input.features} --iterations {params.batch[iterations]}"
         " --seeds {params.batch[seeds]} --out-dir {output.embeddings} --graph {input.graph}"
         " --n-neighbors {params.n_neighbors} --min-dist {params.min_dist} 2> {log}"
