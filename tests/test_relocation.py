@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+
 from workflow_runner import REPO, SMALL_CONFIG
 
 pytestmark = pytest.mark.workflow
