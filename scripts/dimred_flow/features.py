@@ -24,6 +24,13 @@ DERIVATIONS = {
 }
 
 
+def subsample(n_rows: int, max_rows: int) -> np.ndarray:
+    """Indices of at most `max_rows` evenly spaced rows: deterministic and independent of every seed."""
+    if n_rows <= max_rows:
+        return np.arange(n_rows)
+    return np.linspace(0, n_rows - 1, max_rows).round().astype(int)
+
+
 def _as_float(table: Table, name: str) -> np.ndarray:
     column = table[name]
     values = np.asarray(column, dtype=float)
@@ -140,9 +147,8 @@ def prepare_features(
             f"Only {kept.size} of {len(table)} rows have every feature ({', '.join(features)}); "
             "at least 10 are needed. Choose features with fewer missing values."
         )
-    if max_rows is not None and kept.size > max_rows:
-        # Evenly spaced rows: deterministic and independent of every seed.
-        kept = kept[np.linspace(0, kept.size - 1, max_rows).round().astype(int)]
+    if max_rows is not None:
+        kept = kept[subsample(kept.size, max_rows)]
     matrix = matrix[kept]
     means, stds = matrix.mean(axis=0), matrix.std(axis=0)
     if standardize:
