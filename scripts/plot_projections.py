@@ -7,13 +7,14 @@ from pathlib import Path
 from dimred_flow.cli import run, setup_logging
 from dimred_flow.embeddings import load_embedding
 from dimred_flow.features import load_features
+from dimred_flow.methods import METHODS
 from dimred_flow.plotting import plot_projections
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--features", required=True, type=Path)
-    for method in ("umap", "pca", "tsne"):
+    for method in METHODS:
         parser.add_argument(f"--{method}", required=True, type=Path, help=f"{method} embeddings directory")
     parser.add_argument("--iteration", required=True, type=int)
     parser.add_argument("--n-test", required=True, type=int)
@@ -25,7 +26,7 @@ def main() -> None:
     args = parser.parse_args()
     log = setup_logging("plot_projections")
 
-    embeddings = {method: load_embedding(getattr(args, method), args.iteration) for method in ("umap", "pca", "tsne")}
+    embeddings = {method: load_embedding(getattr(args, method), args.iteration) for method in METHODS}
     plot_projections(
         embeddings,
         load_features(args.features),

@@ -17,6 +17,7 @@ from dimred_flow.config import (  # noqa: E402
     plot_fingerprint,
     validate_config,
 )
+from dimred_flow.methods import METHODS  # noqa: E402
 
 try:
     config.update(validate_config(config))

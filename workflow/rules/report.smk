@@ -241,7 +241,7 @@ rule write_notebook:
         # Paths only: the notebook loads the embeddings where this machine computed them.
         embeddings=" ".join(
             f"{method}/{i}={batch_dir(method, i)}/iteration_{i}.npy"
-            for method in ("umap", "pca", "tsne")
+            for method in METHODS
             for i in ITERATIONS
         ),
     shell:
