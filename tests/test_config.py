@@ -61,6 +61,16 @@ def test_chunked_query_needs_the_placeholder():
         validate_config({"source": {"kind": "tap", "tap": tap}})
 
 
+@pytest.mark.parametrize("chunks, key", [
+    ({"column": "random_index", "edges": [0, 5, 5]}, "edges must increase strictly"),
+    ({"column": "ra", "edges": [0, float("inf")]}, "not a finite number"),
+])
+def test_chunks_are_checked_at_validation(chunks, key):
+    tap = {"url": "http://x/tap", "query": "SELECT * FROM t WHERE {chunk_condition}", "chunks": chunks}
+    with pytest.raises(ConfigError, match=f"source.tap.chunks.*{key}"):
+        validate_config({"source": {"kind": "tap", "tap": tap}})
+
+
 def test_iteration_seeds_do_not_depend_on_n_test():
     assert iteration_seed(1, 3) == iteration_seed(1, 3)
     assert len({iteration_seed(1, i) for i in range(1, 200)}) == 199

@@ -15,9 +15,10 @@ import pyarrow.parquet as pq
 import pytest
 
 from dachs_fixture import COLUMNS, CSV_PATH, N_ROWS, TABLE
+from dimred_flow.chunks import chunk_conditions, render_chunk_query
 from dimred_flow.errors import UserError
 from dimred_flow.tables import TableError, concatenate_parquet, read_parquet, write_parquet
-from dimred_flow.tap import TapError, chunk_conditions, fetch_table, render_chunk_query
+from dimred_flow.tap import TapError, fetch_table
 
 FULL_QUERY = f"SELECT {', '.join(COLUMNS)} FROM {TABLE} ORDER BY source_id"
 CHUNK_QUERY = f"SELECT {', '.join(COLUMNS)} FROM {TABLE} WHERE {{chunk_condition}} ORDER BY source_id"
@@ -44,39 +45,8 @@ def _assert_tables_equal(a, b):
 # --------------------------------------------------------------------------- pure unit tests
 
 
-def test_chunk_conditions_edges_and_last_inclusive():
-    assert chunk_conditions("random_index", [0, 250, 500]) == [
-        "random_index >= 0 AND random_index < 250",
-        "random_index >= 250 AND random_index <= 500",
-    ]
-    assert chunk_conditions("ra", [0.0, 0.5, 360.0]) == [
-        "ra >= 0 AND ra < 0.5", "ra >= 0.5 AND ra <= 360"]
-    assert chunk_conditions("x", [np.int64(1), np.float64(2.25)]) == ["x >= 1 AND x <= 2.25"]
-
-
-@pytest.mark.parametrize("column, edges", [
-    ("random_index", [0]),            # one edge: no interval
-    ("random_index", [0, 10, 10]),    # not strictly increasing
-    ("random_index", [5, 1]),
-    ("random_index", [0, float("nan")]),
-    ("random_index", [0, "10"]),
-    ("x; DROP TABLE y", [0, 1]),      # not a column name
-])
-def test_chunk_conditions_rejects_bad_input(column, edges):
-    with pytest.raises(TapError):
-        chunk_conditions(column, edges)
-
-
 def test_tap_errors_are_user_errors():
     assert issubclass(TapError, UserError)
-
-
-def test_render_chunk_query():
-    q = "SELECT * FROM t WHERE {chunk_condition} AND parallax > 0"
-    assert render_chunk_query(q, "a >= 0 AND a < 1") == \
-        "SELECT * FROM t WHERE (a >= 0 AND a < 1) AND parallax > 0"
-    with pytest.raises(TapError, match=r"\{chunk_condition\}"):
-        render_chunk_query("SELECT * FROM t", "a >= 0 AND a < 1")
 
 
 @pytest.mark.parametrize("kwargs", [dict(mode="fast"), dict(on_overflow="ignore"), dict(maxrec=0),

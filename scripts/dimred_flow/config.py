@@ -15,6 +15,7 @@ import jsonschema
 import yaml
 
 from dimred_flow import __version__
+from dimred_flow.chunks import ChunkError, chunk_conditions, require_placeholder
 from dimred_flow.errors import UserError
 from dimred_flow.methods import STOCHASTIC_METHODS
 
@@ -109,16 +110,11 @@ def _check_consistency(config: dict) -> None:
                 )
         chunks = tap["chunks"]
         if chunks:
-            edges = chunks["edges"]
-            if any(b <= a for a, b in zip(edges, edges[1:])):
-                raise ConfigError(
-                    "Invalid configuration: source.tap.chunks.edges must increase strictly."
-                )
-            if "{chunk_condition}" not in tap["query"]:
-                raise ConfigError(
-                    "Invalid configuration: source.tap.chunks is set, so source.tap.query must "
-                    "contain the placeholder {chunk_condition} (e.g. 'WHERE {chunk_condition}')."
-                )
+            try:
+                chunk_conditions(chunks["column"], chunks["edges"])
+                require_placeholder(tap["query"])
+            except ChunkError as error:
+                raise ConfigError(f"Invalid configuration: {error}.") from None
 
 
 def iteration_seed(base_seed: int, iteration: int) -> int:

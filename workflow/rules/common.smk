@@ -17,6 +17,7 @@ from dimred_flow.config import (  # noqa: E402
     plot_fingerprint,
     validate_config,
 )
+from dimred_flow.chunks import chunk_conditions  # noqa: E402
 from dimred_flow.methods import METHODS  # noqa: E402
 
 try:
@@ -75,9 +76,6 @@ def tap_chunk_conditions():
     chunks = config["source"]["tap"]["chunks"]
     if not chunks:
         return {}
-    # Imported here: only a chunked fetch needs the TAP module (and its requests import) at parse time.
-    from dimred_flow.tap import chunk_conditions
-
     return dict(enumerate(chunk_conditions(chunks["column"], chunks["edges"]), start=1))
 
 
