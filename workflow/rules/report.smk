@@ -170,8 +170,9 @@ rule merge_pdf:
     params:
         script=SCRIPTS / "merge_pdf.py",
         seeds=" ".join(str(SEEDS[i]) for i in ITERATIONS),
+        dpi=int(config["plot"]["dpi"]),
     shell:
-        "python {params.script} --plots {input.plots} --seeds {params.seeds}"
+        "python {params.script} --plots {input.plots} --seeds {params.seeds} --dpi {params.dpi}"
         " --append {input.stability} 'Seed stability' --out {output.pdf} 2> {log}"
 
 
