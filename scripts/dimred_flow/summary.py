@@ -98,4 +98,5 @@ def write_stability_html(metrics: dict, tsne_implementation: str, out_path: Path
         f"<tbody>{body}</tbody></table><p>{html.escape(_footnote(metrics))}</p>"
         f"<p>Seeds (iteration: seed): {html.escape(seeds)}</p></body></html>\n"
     )
-    Path(out_path).write_text(document)
+    with replaced_atomically(out_path) as partial:
+        partial.write_text(document)
