@@ -16,6 +16,7 @@ def test_defaults_fill_an_empty_config():
     assert config["user_folder"] == "new_user" and config["n_test"] == 5
     assert config["source"]["kind"] == "file"
     assert config["methods"]["tsne"]["implementation"] == "opentsne"
+    assert config["stability"] == {"n_neighbors": 10, "max_rows": 2000}
 
 
 def test_strings_from_the_command_line_are_cast():

@@ -152,9 +152,9 @@ def staged_plots(wildcards):
     ]
 
 
-# Settings of the seed-stability metrics: k for the neighbour metrics, and the size of the fixed
-# subsample they are computed on. Part of the metrics' fingerprint.
-STABILITY = {"n_neighbors": 10, "max_rows": 2000}
+# Settings of the seed-stability metrics (config key stability): k for the neighbour metrics, and
+# the size of the fixed subsample they are computed on. Part of the metrics' fingerprint.
+STABILITY = config["stability"]
 STABILITY_FINGERPRINT = hashlib.sha256(
     json.dumps(
         {"plots": [FINGERPRINTS[i] for i in ITERATIONS], "metrics": STABILITY},
