@@ -18,6 +18,8 @@ CSV it was imported from is ``CSV_PATH`` (empty fields are NULLs).
 """
 from __future__ import annotations
 
+import contextlib
+import http.client
 import os
 import shutil
 import subprocess
@@ -53,7 +55,7 @@ class DachsServer:
 
     def _run(self, script: str, *args: str, timeout: float = 120) -> str:
         proc = subprocess.run([str(DACHS_DIR / script), *args], capture_output=True, text=True,
-                              timeout=timeout)
+                              timeout=timeout, check=False)
         if proc.returncode != 0:
             raise RuntimeError(f"{script} failed (exit {proc.returncode}):\n{proc.stderr[-3000:]}")
         return proc.stdout
@@ -81,7 +83,7 @@ class DachsServer:
         try:
             with urllib.request.urlopen(self.url + "/availability", timeout=3) as r:
                 return r.status == 200
-        except Exception:
+        except (OSError, http.client.HTTPException):  # refused, reset, timed out, an error status
             return False
 
 
@@ -97,10 +99,8 @@ def dachs_server():
     except Exception as exc:  # noqa: BLE001
         pytest.fail(f"could not start the DaCHS test server: {exc}", pytrace=False)
     yield server
-    try:
+    with contextlib.suppress(RuntimeError, subprocess.SubprocessError):  # nothing left for a test to check
         server.stop()
-    except Exception:
-        pass
 
 
 @pytest.fixture(scope="session")

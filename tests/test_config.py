@@ -1,10 +1,10 @@
 import pytest
 
 from dimred_flow.config import (
-    load_schema,
     ConfigError,
     batch_of,
     iteration_seed,
+    load_schema,
     method_batches,
     plot_fingerprint,
     validate_config,
@@ -52,7 +52,7 @@ def test_invalid_values_name_their_key(override, key):
 
 
 def test_tap_source_needs_url_and_query():
-    with pytest.raises(ConfigError, match="source.tap.url"):
+    with pytest.raises(ConfigError, match=r"source\.tap\.url"):
         validate_config({"source": {"kind": "tap"}})
 
 
@@ -105,10 +105,10 @@ def test_fingerprints_change_with_results_not_with_scheduling():
 
 def _leaves(schema, path=()):
     for key, sub in schema.get("properties", {}).items():
-        if "properties" in sub and sub["properties"]:
-            yield from _leaves(sub, path + (key,))
+        if sub.get("properties"):
+            yield from _leaves(sub, (*path, key))
         else:
-            yield path + (key,), sub
+            yield (*path, key), sub
 
 
 def _wrong_values(sub):

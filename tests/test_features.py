@@ -45,7 +45,7 @@ def test_masked_values_are_dropped_not_zeroed():
 
 
 def test_missing_feature_lists_the_available_columns(snapshot):
-    with pytest.raises(FeatureError, match="no column 'mg0'.*Available columns: .*parallax"):
+    with pytest.raises(FeatureError, match=r"no column 'mg0'.*Available columns: .*parallax"):
         prepare(snapshot, features=["mg0", "parallax"])
 
 

@@ -22,7 +22,7 @@ from dimred_flow.tap import TapError, fetch_table
 
 FULL_QUERY = f"SELECT {', '.join(COLUMNS)} FROM {TABLE} ORDER BY source_id"
 CHUNK_QUERY = f"SELECT {', '.join(COLUMNS)} FROM {TABLE} WHERE {{chunk_condition}} ORDER BY source_id"
-FAST = dict(backoff=0.05)
+FAST = {"backoff": 0.05}
 
 
 def _csv_null_counts() -> dict[str, int]:
@@ -49,10 +49,9 @@ def test_tap_errors_are_user_errors():
     assert issubclass(TapError, UserError)
 
 
-@pytest.mark.parametrize("kwargs", [dict(mode="fast"), dict(on_overflow="ignore"), dict(maxrec=0),
-                                    dict(timeout=0)])
+@pytest.mark.parametrize("kwargs", [{"mode": "fast"}, {"on_overflow": "ignore"}, {"maxrec": 0}, {"timeout": 0}])
 def test_fetch_rejects_bad_arguments(kwargs):
-    args = dict(maxrec=10)
+    args = {"maxrec": 10}
     args.update(kwargs)
     with pytest.raises(TapError):
         fetch_table("http://127.0.0.1:1/tap", "SELECT 1", **args)

@@ -7,6 +7,7 @@ the Snakefile is parsed, and the fetch jobs use them to build each chunk's query
 
 from __future__ import annotations
 
+import itertools
 import math
 import numbers
 import re
@@ -44,7 +45,7 @@ def chunk_conditions(column: str, edges: list) -> list[str]:
     if len(edges) < 2:
         raise ChunkError(f"source.tap.chunks.edges needs at least two values, got {edges!r}")
     literals = [_adql_number(edge) for edge in edges]
-    if any(not b > a for a, b in zip(edges, edges[1:])):
+    if any(not b > a for a, b in itertools.pairwise(edges)):
         raise ChunkError(f"source.tap.chunks.edges must increase strictly, got {edges!r}")
     last = len(edges) - 2
     return [

@@ -57,9 +57,8 @@ def _coerce(value, schema: dict):
             return text.lower() == "true"
         if "null" in types and text.lower() in ("null", "none", ""):
             return None
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        if types == ["string"] or types == ["string", "null"]:
-            return str(value)
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and types in (["string"], ["string", "null"]):
+        return str(value)
     return value
 
 

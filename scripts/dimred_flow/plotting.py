@@ -7,11 +7,11 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
 
 from dimred_flow.atomic import replaced_atomically
-from dimred_flow.features import PreparedFeatures  # noqa: E402
+from dimred_flow.features import PreparedFeatures
 from dimred_flow.methods import METHODS
 
 TSNE_LABELS = {"opentsne": "t-SNE (openTSNE, random init)", "sklearn": "t-SNE (sklearn Barnes-Hut, random init)"}

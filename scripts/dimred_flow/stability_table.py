@@ -8,11 +8,11 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.pyplot as plt
 
 from dimred_flow.atomic import replaced_atomically
-from dimred_flow.methods import METHODS  # noqa: E402
-from dimred_flow.plotting import TSNE_LABELS  # noqa: E402
+from dimred_flow.methods import METHODS
+from dimred_flow.plotting import TSNE_LABELS
 
 COLUMNS = (
     "Method",

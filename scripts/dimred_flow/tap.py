@@ -19,6 +19,7 @@ attempt (so at most ``retries + 1`` attempts), with exponential backoff
 """
 from __future__ import annotations
 
+import contextlib
 import re
 import socket
 import time
@@ -32,9 +33,9 @@ from dimred_flow.errors import UserError
 
 __all__ = [
     "TapError",
-    "fetch_table",
-    "fetch_chunk",
     "combine_chunk_provenance",
+    "fetch_chunk",
+    "fetch_table",
 ]
 
 # connect phase of a request never waits longer than this (the read phase may
@@ -77,12 +78,11 @@ class _DeadlineSession(requests.Session):
     def __init__(self) -> None:
         super().__init__()
         self.deadline: float | None = None
-        try:
+        # Cosmetic only: pyvo's user agent, in the pyvo versions that have one.
+        with contextlib.suppress(ImportError):
             from pyvo.utils.http import USER_AGENT  # type: ignore
 
             self.headers["User-Agent"] = "dimred-flow " + USER_AGENT
-        except Exception:  # pragma: no cover - cosmetic only
-            pass
 
     def remaining(self) -> float:
         if self.deadline is None:
@@ -228,8 +228,8 @@ def _run_async(service, session: _DeadlineSession, query: str, maxrec: int | Non
                 if job.phase in ("PENDING", "QUEUED", "EXECUTING", "RUN"):
                     job.abort()
                 job.delete()
-        except Exception:
-            pass  # cleanup is best effort; the service expires jobs itself
+        except Exception:  # noqa: BLE001, S110 - cleanup is best effort; the service expires jobs itself
+            pass
         finally:
             session.deadline = saved
 
