@@ -14,7 +14,8 @@ not provisioned the tests skip, except under CI=true, where they fail (CI must n
 silently skip). Port: $DACHS_PORT (default 8765).
 
 The served table is ``TABLE`` (dimred_test.main) with ``COLUMNS`` and ``N_ROWS`` rows; the
-CSV it was imported from is ``CSV_PATH`` (empty fields are NULLs).
+CSV it was imported from is ``CSV_PATH`` (empty fields are NULLs); ``assert_same_tables``
+checks that two reads of it agree, NULLs, units and types included.
 """
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ import time
 import urllib.request
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 DACHS_DIR = Path(__file__).resolve().parent / "servers" / "dachs"
@@ -37,6 +39,17 @@ COLUMNS = ["source_id", "ra", "dec", "parallax", "pmra", "pmdec",
 N_ROWS = 1000
 INSTALLED_RD = Path("/var/gavo/inputs/dimred_test/q.rd")
 NOT_PROVISIONED = "DaCHS not provisioned: run tests/servers/dachs/provision.sh as root"
+
+
+def assert_same_tables(a, b) -> None:
+    assert a.colnames == b.colnames
+    assert len(a) == len(b)
+    for name in a.colnames:
+        mask_a, mask_b = np.ma.getmaskarray(a[name]), np.ma.getmaskarray(b[name])
+        assert (mask_a == mask_b).all(), name
+        assert (np.asarray(a[name])[~mask_a] == np.asarray(b[name])[~mask_b]).all(), name
+        assert a[name].unit == b[name].unit, name
+        assert a[name].dtype == b[name].dtype, name
 
 
 def _skip_or_fail(reason: str):

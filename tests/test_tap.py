@@ -14,7 +14,7 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
-from dachs_fixture import COLUMNS, CSV_PATH, N_ROWS, TABLE
+from dachs_fixture import COLUMNS, CSV_PATH, N_ROWS, TABLE, assert_same_tables
 from dimred_flow.chunks import chunk_conditions, render_chunk_query
 from dimred_flow.errors import UserError
 from dimred_flow.tables import TableError, concatenate_parquet, read_parquet, write_parquet
@@ -30,16 +30,6 @@ def _csv_null_counts() -> dict[str, int]:
         rows = list(csv.DictReader(f))
     assert len(rows) == N_ROWS
     return {c: sum(1 for r in rows if r[c] == "") for c in COLUMNS}
-
-
-def _assert_tables_equal(a, b):
-    assert a.colnames == b.colnames
-    assert len(a) == len(b)
-    for c in a.colnames:
-        ma, mb = np.ma.getmaskarray(a[c]), np.ma.getmaskarray(b[c])
-        assert (ma == mb).all(), c
-        assert (np.asarray(a[c])[~ma] == np.asarray(b[c])[~mb]).all(), c
-        assert a[c].unit == b[c].unit, c
 
 
 # --------------------------------------------------------------------------- pure unit tests
@@ -86,7 +76,7 @@ def test_async_fetch_matches_sync(dachs_tap_url):
     sync, _ = fetch_table(dachs_tap_url, FULL_QUERY, maxrec=5000, mode="sync")
     asyn, prov = fetch_table(dachs_tap_url, FULL_QUERY, maxrec=5000, mode="async")
     assert prov["mode"] == "async" and prov["row_count"] == N_ROWS
-    _assert_tables_equal(sync, asyn)
+    assert_same_tables(sync, asyn)
     # auto: no maxrec -> async; small maxrec -> sync
     _, p_auto = fetch_table(dachs_tap_url, FULL_QUERY, maxrec=None)
     assert p_auto["mode"] == "async" and p_auto["overflow"] is False
@@ -147,7 +137,7 @@ def test_chunked_fetch_equals_single_fetch(dachs_tap_url, tmp_path):
     concatenate_parquet(paths, out)
     merged = read_parquet(out)
     merged.sort("source_id")
-    _assert_tables_equal(full, merged)
+    assert_same_tables(full, merged)
     assert merged["xgal"].meta.get("ucd") == "pos.cartesian.x;pos.galactocentric"
 
 
@@ -164,7 +154,7 @@ def test_parquet_round_trip_keeps_units_and_nulls(dachs_tap_url, tmp_path):
         assert np.isfinite(vals).all(), c                        # ... not NaN fill values
     assert raw.schema.field("xgal").metadata[b"unit"] == b"kpc"
     back = read_parquet(path)
-    _assert_tables_equal(table, back)
+    assert_same_tables(table, back)
     assert str(back["pmra"].unit) == "mas / yr" and back["source_id"].dtype == np.int64
     assert back["mg0"].description == table["mg0"].description
     # masked values come back masked, not as zeros
