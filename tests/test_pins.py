@@ -13,7 +13,16 @@ from pathlib import Path
 
 import pytest
 import yaml
-from environment_files import ENV_FILES, REPO, canonical, conda_entries, parse_conda, parse_conda_entry, parse_requirements
+
+from environment_files import (
+    ENV_FILES,
+    REPO,
+    canonical,
+    conda_entries,
+    parse_conda,
+    parse_conda_entry,
+    parse_requirements,
+)
 
 RULE_FILES = sorted((REPO / "workflow" / "rules").glob("*.smk"))
 DOCKERFILE = REPO / "containers" / "Dockerfile"
@@ -130,8 +139,8 @@ def rule_blocks() -> dict[str, str]:
     blocks = {}
     for path in [REPO / "Snakefile", *RULE_FILES]:
         parts = re.split(r"^((?:rule|checkpoint)\s+\w+\s*:)", path.read_text(), flags=re.MULTILINE)
-        for header, body in zip(parts[1::2], parts[2::2]):
-            body = re.split(r"^\S", body, maxsplit=1, flags=re.MULTILINE)[0]  # up to the next top-level statement
+        for header, rest in zip(parts[1::2], parts[2::2]):
+            body = re.split(r"^\S", rest, maxsplit=1, flags=re.MULTILINE)[0]  # up to the next top-level statement
             blocks[re.search(r"(\w+)\s*:$", header.strip()).group(1)] = body
     return blocks
 

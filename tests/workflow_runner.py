@@ -26,7 +26,7 @@ class SnakemakeRun:
     returncode: int
     output: str
 
-    def assert_ok(self) -> "SnakemakeRun":
+    def assert_ok(self) -> SnakemakeRun:
         assert self.returncode == 0, self.output[-6000:]
         return self
 
@@ -74,7 +74,7 @@ def run_snakemake(
         *args,
     ]
     try:
-        done = subprocess.run(command, env=full_env, capture_output=True, text=True, timeout=timeout)
+        done = subprocess.run(command, env=full_env, capture_output=True, text=True, timeout=timeout, check=False)
     except subprocess.TimeoutExpired as expired:
         pytest.fail(f"snakemake did not finish in {timeout} s: {expired.stdout}")
     return SnakemakeRun(done.returncode, done.stdout + done.stderr)

@@ -170,8 +170,9 @@ rule merge_pdf:
     params:
         script=SCRIPTS / "merge_pdf.py",
         seeds=" ".join(str(SEEDS[i]) for i in ITERATIONS),
+        dpi=int(config["plot"]["dpi"]),
     shell:
-        "python {params.script} --plots {input.plots} --seeds {params.seeds}"
+        "python {params.script} --plots {input.plots} --seeds {params.seeds} --dpi {params.dpi}"
         " --append {input.stability} 'Seed stability' --out {output.pdf} 2> {log}"
 
 
@@ -241,7 +242,7 @@ rule write_notebook:
         # Paths only: the notebook loads the embeddings where this machine computed them.
         embeddings=" ".join(
             f"{method}/{i}={batch_dir(method, i)}/iteration_{i}.npy"
-            for method in ("umap", "pca", "tsne")
+            for method in METHODS
             for i in ITERATIONS
         ),
     shell:
