@@ -15,18 +15,42 @@ report: "workflow/report/workflow.rst"
 
 
 include: "workflow/rules/common.smk"
+
+
+# Every job runs in this image under --sdm apptainer and on REANA (config key container_image).
+container: CONTAINER
+
+
 include: "workflow/rules/fetch.smk"
 include: "workflow/rules/project.smk"
 include: "workflow/rules/stage.smk"
 include: "workflow/rules/report.smk"
 
 
+# The targets: everything (the default), and the seed's two stages, which can run on two machines.
 rule all:
     input:
         final_outputs(),
 
 
-# Every job in a venv built from its rule's conda env file (README: "Per-rule environments").
+# The seed's first stage: compute the plots and metrics that storage lacks and upload them.
+rule make_projections:
+    input:
+        plots=staged_plots,
+        stability=staged_stability,
+    localrule: True
+
+
+# The seed's second stage: fetch the plots and metrics from storage, merge them, and upload
+# the run's provenance beside them.
+rule combine_plots:
+    input:
+        pdf="results/merged_plots.pdf",
+        crate=f"{STAGING}/uploaded/ro-crate-metadata.json",
+    localrule: True
+
+
+# Every job in a venv built from its rule's conda env file (README: "Environments").
 ENV_VENVS = os.environ.get("DIMRED_FLOW_VENVS")
 if ENV_VENVS:
     use_env_venvs(ENV_VENVS)

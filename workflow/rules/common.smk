@@ -71,6 +71,11 @@ def source_table():
     return "results/data/tap_table.parquet"
 
 
+def source_provenance():
+    """Where the source table came from, written beside it."""
+    return str(Path(source_table()).with_suffix(".json"))
+
+
 def tap_chunk_conditions():
     """The ADQL condition of each chunk, by chunk number from 1; empty without source.tap.chunks."""
     chunks = config["source"]["tap"]["chunks"]
@@ -185,7 +190,7 @@ def local_data(wildcards=None):
     table = source_table()
     return [
         table,
-        table.replace(".parquet", ".json"),
+        source_provenance(),
         "results/data/features.npz",
         "results/data/features.json",
     ]
