@@ -8,7 +8,8 @@ min_version("7.32")
 
 
 # The default config sits beside this file, so runs in another working directory (-d) find it.
-configfile: str(Path(workflow.basedir) / "config" / "config.yaml")
+# A module given `config:` skips this line and uses the deploying workflow's config instead.
+configfile: str(Path(workflow.current_basedir) / "config" / "config.yaml")
 
 
 report: "workflow/report/workflow.rst"
