@@ -67,12 +67,13 @@ def _write_user_config(deployment: Path) -> None:
     path.write_text(yaml.safe_dump(deep_merge(config or {}, USER_CONFIG), sort_keys=False))
 
 
-def _module_deployment(release: Path, deployment: Path) -> Path:
-    """The deployment written by hand: the user's config and a Snakefile of five directives."""
+def _module_deployment(deployment: Path, snakefile: str) -> Path:
+    """The deployment written by hand: the user's config and a Snakefile loading the module from
+    `snakefile` (a Snakemake expression)."""
     _write_user_config(deployment)
     (deployment / "Snakefile").write_text(
         'configfile: "config/config.yaml"\n\n\n'
-        f"module dimred_flow:\n    snakefile:\n        {str(release / 'Snakefile')!r}\n    config:\n        config\n\n\n"
+        f"module dimred_flow:\n    snakefile:\n        {snakefile}\n    config:\n        config\n\n\n"
         "use rule * from dimred_flow as dimred_*\n"
     )
     return deployment
@@ -105,7 +106,7 @@ def _assert_run_in(deployment: Path, deployed: set[str], release: Path) -> None:
 
 
 def test_module_deployment_runs_both_seed_stages_to_the_merged_pdf(release, tmp_path):
-    deployment = _module_deployment(release, tmp_path / "analysis")
+    deployment = _module_deployment(tmp_path / "analysis", repr(str(release / "Snakefile")))
     # The seed's first stage: compute and upload; nothing merged yet.
     _snakemake(deployment, "dimred_make_projections")
     stored = sorted(path.name for path in (deployment / "storage" / "alice").glob("*.png"))
@@ -116,6 +117,16 @@ def test_module_deployment_runs_both_seed_stages_to_the_merged_pdf(release, tmp_
     assert "dimred_project_umap" not in run.output, run.output[-3000:]
     _assert_run_in(deployment, {"Snakefile", "config"}, release)
     assert {path.name for path in (deployment / "config").iterdir()} == {"config.yaml"}
+
+
+def test_a_module_read_from_git_stops_with_one_line(release, tmp_path):
+    """What a github(...) module (snakedeploy's for a GitHub URL) does, offline: Snakemake reads the
+    workflow's files from a git ref, not from disk, so there are no programs to run."""
+    deployment = _module_deployment(tmp_path / "analysis", f"gitfile({str(release)!r}, path='Snakefile', tag={TAG!r})")
+    run = run_command([sys.executable, "-m", "snakemake", "-n", "--cores", "1"], cwd=deployment, timeout=120)
+    assert run.returncode != 0, run.output[-3000:]
+    assert "dimred-flow runs its programs from a local copy, not from git+file://" in run.output, run.output[-3000:]
+    assert "give the module the clone's Snakefile" in run.output
 
 
 def test_snakedeploy_deployment_runs_to_the_merged_pdf(release, tmp_path):

@@ -1,6 +1,5 @@
 import hashlib
 import json
-import os
 import shlex
 import sys
 from pathlib import Path
@@ -10,11 +9,6 @@ from snakemake.exceptions import WorkflowError
 
 # The workflow's own files are found from this file's directory, workflow/rules/: loaded as a
 # module (README: "Use it in your own repository"), workflow.basedir is the user's directory.
-if not isinstance(workflow.current_basedir, (str, os.PathLike)):
-    raise WorkflowError(
-        f"dimred-flow runs its programs from a local copy of the workflow, not from {workflow.current_basedir}:"
-        " clone the repository at the release tag and give the module the clone's Snakefile"
-    )
 REPO = Path(workflow.current_basedir).parents[1]
 sys.path.insert(0, str(REPO / "scripts"))
 
