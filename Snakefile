@@ -1,14 +1,24 @@
 import os
 from pathlib import Path
 
+from snakemake.exceptions import WorkflowError
 from snakemake.utils import min_version
 
 # 7.32 is what REANA 0.9 runs; the workflow targets Snakemake 9.
 min_version("7.32")
 
+# The rules run this workflow's programs from disk, so a module read from a git ref or over HTTP
+# (snakedeploy's github(...)) cannot work: say what to do instead (README: "Use it in your own repository").
+if not isinstance(workflow.current_basedir, (str, os.PathLike)):
+    raise WorkflowError(
+        f"dimred-flow runs its programs from a local copy, not from {workflow.current_basedir}:"
+        " clone the repository at the release tag and give the module the clone's Snakefile"
+    )
+
 
 # The default config sits beside this file, so runs in another working directory (-d) find it.
-configfile: str(Path(workflow.basedir) / "config" / "config.yaml")
+# A module given `config:` skips this line and uses the deploying workflow's config instead.
+configfile: str(Path(workflow.current_basedir) / "config" / "config.yaml")
 
 
 report: "workflow/report/workflow.rst"

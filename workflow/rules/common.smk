@@ -7,7 +7,10 @@ from pathlib import Path
 from snakemake import __version__ as SNAKEMAKE_VERSION
 from snakemake.exceptions import WorkflowError
 
-sys.path.insert(0, str(Path(workflow.basedir) / "scripts"))
+# The workflow's own files are found from this file's directory, workflow/rules/: loaded as a
+# module (README: "Use it in your own repository"), workflow.basedir is the user's directory.
+REPO = Path(workflow.current_basedir).parents[1]
+sys.path.insert(0, str(REPO / "scripts"))
 
 from dimred_flow.config import (  # noqa: E402
     ConfigError,
@@ -27,8 +30,8 @@ except ConfigError as error:
 
 # Programs are Path params: Snakemake records only plain values (str, int, ...) as a rerun trigger,
 # and where the checkout lives is no part of a result, so a moved checkout reruns nothing.
-SCRIPTS = Path(workflow.basedir) / "scripts"
-ENVS = str(Path(workflow.basedir) / "envs")
+SCRIPTS = REPO / "scripts"
+ENVS = str(REPO / "envs")
 USER_FOLDER = str(config["user_folder"])
 N_TEST = int(config["n_test"])
 ITERATIONS = list(range(1, N_TEST + 1))
@@ -102,11 +105,11 @@ def tap_options(wildcards):
 
 
 def source_file():
-    """A relative source path is looked up in the working directory, then in the repository."""
+    """A relative source path is looked up in the working directory, then in the workflow's repository."""
     path = Path(config["source"]["path"])
     if path.is_absolute() or path.exists():
         return str(path)
-    return str(Path(workflow.basedir) / path)
+    return str(REPO / path)
 
 
 def batch_dir(method, iteration):

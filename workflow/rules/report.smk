@@ -82,7 +82,7 @@ rule write_run_crate:
         seeds=" ".join(f"{i}={SEEDS[i]}" for i in ITERATIONS),
         outputs=run_crate_outputs,
         snakemake_version=SNAKEMAKE_VERSION,
-        repo=Path(workflow.basedir),
+        repo=REPO,
         executor_file=EXECUTOR_FILE,
     shell:
         "python {params.script} --config-json {params.config} --seeds {params.seeds}"
