@@ -142,7 +142,7 @@ def test_snakemake_7_dry_runs_the_deployment(reana_client, release, tmp_path):  
     deployment and the clone as inputs, README: "Use it in your own repository")."""
     deployment = _snakedeploy(release, tmp_path / "analysis")
     done = subprocess.run([str(reana_client / "bin" / "snakemake"), "-n", "--cores", "1"], cwd=deployment,
-                          capture_output=True, text=True, timeout=300)
+                          capture_output=True, text=True, timeout=300, check=False)
     output = done.stdout + done.stderr
     assert done.returncode == 0, output[-4000:]
     assert "list_stored_plots" in output and "This was a dry-run" in output, output[-4000:]
