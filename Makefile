@@ -28,4 +28,4 @@ servers:
 	fi
 
 test: install servers
-	python -m pytest -ra
+	python -m pytest -ra --durations=20
