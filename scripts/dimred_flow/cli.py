@@ -14,7 +14,7 @@ from dimred_flow.errors import UserError
 def setup_logging(name: str) -> logging.Logger:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s", stream=sys.stderr)
     # botocore logs request details (and at DEBUG, signed headers); keep it quiet.
-    for noisy in ("botocore", "aiobotocore", "s3fs", "urllib3", "numba", "matplotlib"):
+    for noisy in ("botocore", "aiobotocore", "s3fs", "urllib3", "httpx", "httpcore", "webdav4", "numba", "matplotlib"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     return logging.getLogger(name)
 
@@ -39,7 +39,7 @@ def read_json(path: str | Path) -> dict:
 
 def add_storage_arguments(parser) -> None:
     """The flags every staging program takes; storage_args() in common.smk fills them."""
-    parser.add_argument("--storage", required=True, help="s3://bucket/prefix or a local directory")
+    parser.add_argument("--storage", required=True, help="s3://bucket/prefix, davs://host/path or a local directory")
     parser.add_argument("--endpoint-url", default="", help="S3 endpoint of a non-AWS object store")
     parser.add_argument("--user-folder", required=True)
 

@@ -1,4 +1,5 @@
-"""Plot staging through fsspec: s3fs for 's3://' URLs, the local filesystem otherwise.
+"""Plot staging through fsspec: s3fs for 's3://' URLs, webdav4 for 'davs://' (HTTPS) and 'dav://' (HTTP)
+URLs (dCache, Storage4PUNCH), the local filesystem otherwise.
 
 Layout under the storage root, per user folder:
     {root}/{user_folder}/projections_comparison_{i}.png        the plot
@@ -16,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import fsspec
+from fsspec.implementations.local import LocalFileSystem
 
 from dimred_flow.atomic import replaced_atomically
 from dimred_flow.checksums import bytes_sha256, file_sha256
@@ -23,6 +25,11 @@ from dimred_flow.errors import UserError
 
 CREDENTIAL_VARIABLES = (("access_key", "secret_key"), ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"))
 INCOMING = ".incoming"
+WEBDAV_SCHEMES = ("davs://", "dav://")
+S3_CREDENTIALS_HINT = (
+    "check access_key and secret_key (or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY) and the bucket's permissions"
+)
+S3_REACH_HINT = "check storage.endpoint_url and that the object store is running"
 
 
 class StorageError(UserError, RuntimeError):
@@ -34,6 +41,12 @@ class Storage:
     fs: fsspec.AbstractFileSystem
     root: str
     description: str
+    credentials_hint: str = S3_CREDENTIALS_HINT
+    reach_hint: str = S3_REACH_HINT
+
+    @property
+    def is_webdav(self) -> bool:
+        return type(self.fs).__name__ == "WebdavFileSystem"
 
     def key(self, user_folder: str, name: str) -> str:
         return f"{self.root}/{user_folder}/{name}"
@@ -65,6 +78,11 @@ def credentials_from_environment(environ=os.environ) -> tuple[str, str]:
 
 
 def open_storage(url: str, endpoint_url: str | None = None, environ=os.environ) -> Storage:
+    if url.startswith(WEBDAV_SCHEMES):
+        from dimred_flow.webdav import credentials_hint, open_webdav
+
+        fs, root, where = open_webdav(url, environ)
+        return Storage(fs, root, where, credentials_hint(fs), "check storage.url and that the WebDAV server is up")
     if url.startswith("s3://"):
         import s3fs
 
@@ -81,7 +99,9 @@ def open_storage(url: str, endpoint_url: str | None = None, environ=os.environ) 
         where = f"{url} at {endpoint_url}" if endpoint_url else url
         return Storage(fs, url[len("s3://") :].rstrip("/"), where)
     if "://" in url and not url.startswith("file://"):
-        raise StorageError(f"Unsupported storage URL {url!r}: use 's3://bucket/prefix' or a local directory.")
+        raise StorageError(
+            f"Unsupported storage URL {url!r}: use 's3://bucket/prefix', 'davs://host[:port]/path' or a local directory."
+        )
     root = Path(url.removeprefix("file://")).resolve()
     return Storage(fsspec.filesystem("file"), root.as_posix(), f"local directory {root}")
 
@@ -91,28 +111,47 @@ def _explain(storage: Storage, error: Exception, action: str) -> StorageError:
     text = f"{type(error).__name__}: {error}"
     lowered = text.lower()
     if isinstance(error, PermissionError) or any(
-        word in lowered for word in ("accessdenied", "invalidaccesskeyid", "signaturedoesnotmatch", "forbidden")
+        word in lowered
+        for word in (
+            "accessdenied", "invalidaccesskeyid", "signaturedoesnotmatch", "forbidden", "unauthorized",
+            "received 401", "received 403",
+        )
     ):
         return StorageError(
-            f"{storage.description} rejected the credentials while trying to {action}: check access_key and "
-            "secret_key (or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY) and the bucket's permissions."
+            f"{storage.description} rejected the credentials while trying to {action}: {storage.credentials_hint}."
         )
     if "nosuchbucket" in lowered or "bucket does not exist" in lowered:
         return StorageError(
             f"The bucket of {storage.description} does not exist: create it, or set storage.create_bucket: true."
         )
-    if any(word in lowered for word in ("connect", "endpoint", "timed out", "timeout", "unreachable")):
+    transport = type(error).__name__ in (
+        "ReadError", "WriteError", "RemoteProtocolError", "ConnectError", "ReadTimeout", "WriteTimeout",
+        "ConnectTimeout", "PoolTimeout", "ProtocolError", "NetworkError",
+    ) or isinstance(error, (ConnectionError, TimeoutError))
+    if transport or any(
+        word in lowered for word in ("connect", "endpoint", "timed out", "timeout", "unreachable", "broken pipe")
+    ):
         return StorageError(
             f"Cannot reach {storage.description} while trying to {action} ({type(error).__name__}): "
-            "check storage.endpoint_url and that the object store is running, then rerun; finished work is kept."
+            f"{storage.reach_hint}, then rerun; finished work is kept."
         )
     return StorageError(f"Storage failure while trying to {action} on {storage.description}: {text}")
 
 
 def check_storage(storage: Storage, create_bucket: bool = False) -> None:
     """Fail fast, before any compute, when the storage is unreachable, missing or refuses us."""
-    if isinstance(storage.fs, fsspec.implementations.local.LocalFileSystem):
+    if isinstance(storage.fs, LocalFileSystem):
         storage.fs.makedirs(storage.root, exist_ok=True)
+        return
+    if storage.is_webdav:
+        # Listing, unlike exists(), raises on a refused token; a missing folder is created, as a local one is.
+        try:
+            try:
+                storage.fs.ls(storage.root, detail=False)
+            except FileNotFoundError:
+                storage.fs.makedirs(storage.root, exist_ok=True)
+        except Exception as error:  # noqa: BLE001
+            raise _explain(storage, error, "list the storage") from None
         return
     bucket = storage.root.split("/")[0]
     try:
@@ -158,7 +197,12 @@ def _put_atomically(storage: Storage, local_path: Path, key: str) -> None:
     storage.fs.put_file(str(local_path), temporary)
     try:
         storage.fs.makedirs(key.rsplit("/", 1)[0], exist_ok=True)
-        storage.fs.mv(temporary, key)
+        if storage.is_webdav:
+            from dimred_flow.webdav import move
+
+            move(storage.fs, temporary, key)
+        else:
+            storage.fs.mv(temporary, key)
     finally:
         if storage.fs.exists(temporary):
             storage.fs.rm(temporary)
@@ -172,10 +216,17 @@ def upload_file(storage: Storage, user_folder: str, local_path: Path, name: str)
     try:
         _put_atomically(storage, local_path, key)
         info = storage.fs.info(key)
-        stored = storage.fs.cat_file(key)
+        matches = None
+        if storage.is_webdav:
+            from dimred_flow.webdav import webdav_digest_matches
+
+            matches = webdav_digest_matches(storage.fs, key, local_path)  # dCache answers Want-Digest
+        receipt["verified_by"] = "server digest" if matches is not None else "download and sha256"
+        if matches is None:
+            matches = bytes_sha256(storage.fs.cat_file(key)) == receipt["sha256"]
     except Exception as error:  # noqa: BLE001
         raise _explain(storage, error, f"upload {key}") from None
-    if info["size"] != receipt["size"] or bytes_sha256(stored) != receipt["sha256"]:
+    if info["size"] != receipt["size"] or not matches:
         raise StorageError(f"Upload of {key} does not match the local file in storage; rerun to retry.")
     return receipt
 
