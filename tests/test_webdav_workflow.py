@@ -11,7 +11,6 @@ import re
 
 import pytest
 from pypdf import PdfReader
-
 from webdav_fixture import DAV_TOKEN, running_dav_server
 from workflow_runner import run_snakemake
 
@@ -57,9 +56,10 @@ def test_plots_records_and_run_files_are_on_the_webdav_server(runs, dav):
         assert set(record) == RECORD_KEYS and record["iteration"] == i  # the same record as on S3
     assert f"{USER}/stability.json" in stored and f"{USER}/ro-crate-metadata.json" in stored
     assert not [name for name in stored if ".incoming" in name], stored
-    a, _ = runs["a"]
+    # combine_plots in C ran last, so the stored crate is C's.
+    c, _ = runs["c"]
     crate = dav.root / f"pnfs/punch/dimred/{USER}/ro-crate-metadata.json"
-    assert crate.exists()
+    assert crate.read_bytes() == (c / "results" / "ro-crate-metadata.json").read_bytes()
 
 
 def test_second_run_does_nothing(runs):
