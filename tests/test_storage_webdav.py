@@ -14,6 +14,7 @@ from dimred_flow.storage import (
     download_plot,
     list_stored_plots,
     open_storage,
+    sweep_incoming,
     upload_file,
     upload_plot,
 )
@@ -116,13 +117,19 @@ def test_server_stopped_mid_upload_leaves_nothing_and_a_rerun_finishes(bearer_da
     assert "Cannot reach" in str(error.value) and "rerun" in str(error.value)
     assert DAV_TOKEN not in str(error.value)
     assert not (server.root / "dcache/dimred/alice").exists() or server.files("dcache/dimred/alice") == []
+    # At most the broken PUT's partial file, in the upload area only.
+    assert all(name.startswith(".incoming/") for name in server.files("dcache/dimred"))
 
     server.start()  # the rerun, once the server is back
     healthy = open_storage(server.url(), environ=server.credentials())
+    check_storage(healthy)  # what a run does first; it sweeps only uploads older than an hour
+    leftovers = [f"dcache/dimred/{name}" for name in server.files("dcache/dimred") if name.startswith(".incoming/")]
+    assert sweep_incoming(healthy, older_than=0) == leftovers
     assert list_stored_plots(healthy, "alice", {1: "f"}) == {}
     upload_plot(healthy, "alice", 1, big, {"fingerprint": "f", "seed": 1, "iteration": 1})
     assert list_stored_plots(healthy, "alice", {1: "f"}).keys() == {1}
     assert (server.root / "dcache/dimred/alice/projections_comparison_1.png").read_bytes() == big.read_bytes()
+    assert server.files("dcache/dimred") == ["alice/projections_comparison_1.json", "alice/projections_comparison_1.png"]
 
 
 def test_unreachable_server_names_the_fix(no_webdav_credentials):

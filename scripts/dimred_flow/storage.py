@@ -14,6 +14,7 @@ import json
 import os
 import uuid
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import fsspec
@@ -25,6 +26,7 @@ from dimred_flow.errors import UserError
 
 CREDENTIAL_VARIABLES = (("access_key", "secret_key"), ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"))
 INCOMING = ".incoming"
+STALE_INCOMING_SECONDS = 3600
 WEBDAV_SCHEMES = ("davs://", "dav://")
 S3_CREDENTIALS_HINT = (
     "check access_key and secret_key (or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY) and the bucket's permissions"
@@ -150,6 +152,7 @@ def check_storage(storage: Storage, create_bucket: bool = False) -> None:
                 storage.fs.ls(storage.root, detail=False)
             except FileNotFoundError:
                 storage.fs.makedirs(storage.root, exist_ok=True)
+            sweep_incoming(storage)
         except Exception as error:  # noqa: BLE001
             raise _explain(storage, error, "list the storage") from None
         return
@@ -190,11 +193,42 @@ def list_stored_plots(storage: Storage, user_folder: str, fingerprints: dict[int
     return stored
 
 
+def sweep_incoming(storage: Storage, older_than: float = STALE_INCOMING_SECONDS) -> list[str]:
+    """Remove uploads left in the WebDAV upload area by a server or connection lost mid-upload.
+
+    An S3 upload that breaks leaves no object; a WebDAV PUT that breaks may leave its partial file
+    under {root}/.incoming/. Each run's storage check removes those older than `older_than` seconds
+    (younger ones may belong to a run still uploading). Returns the removed paths.
+    """
+    folder = f"{storage.root}/{INCOMING}"
+    try:
+        entries = storage.fs.ls(folder, detail=True)
+    except FileNotFoundError:
+        return []
+    now = datetime.now(UTC)
+    removed = []
+    for entry in entries:
+        modified = entry.get("modified")
+        if entry.get("type") == "file" and modified and (now - modified).total_seconds() >= older_than:
+            storage.fs.rm_file(entry["name"])
+            removed.append(entry["name"])
+    return removed
+
+
 def _put_atomically(storage: Storage, local_path: Path, key: str) -> None:
     """Upload to a temporary key and move it into place: the final key never holds a partial object."""
     temporary = f"{storage.root}/{INCOMING}/{uuid.uuid4().hex}-{Path(key).name}"
     storage.fs.makedirs(f"{storage.root}/{INCOMING}", exist_ok=True)
-    storage.fs.put_file(str(local_path), temporary)
+    try:
+        storage.fs.put_file(str(local_path), temporary)
+    except Exception:
+        # Best effort: a broken WebDAV PUT may leave a partial file; a lost server keeps it until the
+        # next run's storage check sweeps it (sweep_incoming).
+        try:
+            storage.fs.rm_file(temporary)
+        except Exception:  # noqa: BLE001, S110 - the upload's own error is the one to report
+            pass
+        raise
     try:
         storage.fs.makedirs(key.rsplit("/", 1)[0], exist_ok=True)
         if storage.is_webdav:

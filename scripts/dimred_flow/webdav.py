@@ -128,6 +128,9 @@ def open_webdav(url: str, environ=os.environ):
         base_url,
         auth=auth,
         timeout=httpx.Timeout(60.0, connect=5.0),
+        # dCache doors may redirect transfers to a pool; httpx drops the Authorization header on a
+        # redirect to another host (the pool's URL carries its own one-time credential).
+        follow_redirects=True,
         skip_instance_cache=True,  # instances are cached by their arguments, which would hide a changed token
     )
     return fs, root, f"WebDAV storage {url} ({who})"
