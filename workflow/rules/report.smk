@@ -94,6 +94,11 @@ rule download_stability_metrics:
 rule upload_report_file:
     input:
         file=lambda wc: RUN_FILES[wc.name],
+        # The PDF goes up after the crate is written: the crate's rule wall times then never
+        # depend on whether this upload happened to finish first.
+        after=lambda wc: (
+            ["results/ro-crate-metadata.json"] if wc.name == "merged_plots.pdf" else []
+        ),
     output:
         staged=f"{STAGING}/uploaded/{{name}}",
     log:
