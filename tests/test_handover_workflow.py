@@ -32,7 +32,7 @@ def test_make_projections_on_slurm_then_combine_plots_elsewhere(dav, tmp_path):
     env = dav.credentials()
     cluster, curator = tmp_path / "hpc", tmp_path / "reana"
 
-    computed = run_snakemake(cluster, *SLURM_ARGS, "make_projections", config=config, env=env, timeout=1200).assert_ok()
+    computed = run_snakemake(cluster, "make_projections", *SLURM_ARGS, config=config, env=env, timeout=1200).assert_ok()
     remote, _ = _rules_run(computed.output)
     assert COMPUTE_RULES <= remote, remote  # computed as Slurm jobs
     stored = dav.files(f"pnfs/punch/dimred/{USER}")
