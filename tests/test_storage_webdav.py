@@ -141,6 +141,23 @@ def test_unreachable_server_names_the_fix(no_webdav_credentials):
     assert "t0k3n-unreach" not in str(error.value)
 
 
+def test_davs_is_https_and_checks_the_certificate(https_dav_server, plot, tmp_path, no_webdav_credentials, monkeypatch):
+    server = https_dav_server
+    url = server.url()
+    assert url.startswith("davs://")
+    monkeypatch.delenv("SSL_CERT_FILE", raising=False)
+    monkeypatch.delenv("SSL_CERT_DIR", raising=False)
+    with pytest.raises(StorageError, match="certificate .* not trusted.*SSL_CERT_FILE") as error:
+        check_storage(open_storage(url, environ=server.credentials()))
+    assert DAV_TOKEN not in str(error.value)
+    monkeypatch.setenv("SSL_CERT_FILE", str(server.tls[0]))
+    storage = open_storage(url, environ=server.credentials())
+    check_storage(storage)
+    record = upload_plot(storage, "alice", 1, plot, {"fingerprint": "f", "seed": 1, "iteration": 1})
+    download_plot(storage, "alice", 1, tmp_path / "back.png", record)
+    assert (tmp_path / "back.png").read_bytes() == plot.read_bytes()
+
+
 # WLCG Bearer Token Discovery, in its order.
 
 def test_token_from_the_variable_first(tmp_path):

@@ -27,10 +27,11 @@ class DavServer:
     root: Path
     port: int
     auth: str  # "bearer" or "basic"
+    tls: tuple[Path, Path] | None = None  # (certificate, key): HTTPS, for davs:// URLs
     process: subprocess.Popen | None = field(default=None, repr=False)
 
     def url(self, path: str = "dcache/dimred") -> str:
-        return f"dav://127.0.0.1:{self.port}/{path}"
+        return f"{'davs' if self.tls else 'dav'}://127.0.0.1:{self.port}/{path}"
 
     def credentials(self) -> dict[str, str]:
         """The environment a staging job gets."""
@@ -41,6 +42,7 @@ class DavServer:
     def start(self) -> None:
         if self.auth == "bearer":
             command = [sys.executable, str(BEARER_SERVER), str(self.port), str(self.root)]
+            command += [str(path) for path in self.tls or ()]
             env = {**os.environ, "DAV_TEST_TOKEN": DAV_TOKEN}
         else:
             command = [rclone_binary(), "serve", "webdav", "--addr", f"127.0.0.1:{self.port}",
@@ -92,6 +94,29 @@ def basic_dav_server(tmp_path_factory):
     """rclone serve webdav with a user name and password."""
     with running_dav_server(tmp_path_factory, "basic") as server:
         yield server
+
+
+def self_signed_certificate(folder: Path) -> tuple[Path, Path]:
+    """A certificate for 127.0.0.1 made with the openssl command-line tool: (certificate, key)."""
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1",
+         "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
+        check=True, capture_output=True,
+    )
+    return cert, key
+
+
+@pytest.fixture
+def https_dav_server(tmp_path_factory):
+    """The bearer-token server over HTTPS, with a self-signed certificate (its file: server.tls[0])."""
+    server = DavServer(root=tmp_path_factory.mktemp("dav-https"), port=free_port(), auth="bearer",
+                       tls=self_signed_certificate(tmp_path_factory.mktemp("tls")))
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
 
 
 @pytest.fixture

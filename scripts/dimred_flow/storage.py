@@ -126,6 +126,11 @@ def _explain(storage: Storage, error: Exception, action: str) -> StorageError:
         return StorageError(
             f"The bucket of {storage.description} does not exist: create it, or set storage.create_bucket: true."
         )
+    if "certificate_verify_failed" in lowered or "certificate verify failed" in lowered:
+        return StorageError(
+            f"The server certificate of {storage.description} is not trusted while trying to {action}: set "
+            "SSL_CERT_FILE to the CA bundle that signed it (or SSL_CERT_DIR, e.g. /etc/grid-security/certificates)."
+        )
     transport = type(error).__name__ in (
         "ReadError", "WriteError", "RemoteProtocolError", "ConnectError", "ReadTimeout", "WriteTimeout",
         "ConnectTimeout", "PoolTimeout", "ProtocolError", "NetworkError",

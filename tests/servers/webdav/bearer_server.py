@@ -6,7 +6,9 @@ WsgiDAV (PyPI) serves ROOT; a small WSGI filter in front answers 401 with
 DAV_TEST_TOKEN, and, as dCache does, answers RFC 3230 'Want-Digest: sha-256/adler32' on HEAD
 with a 'Digest' header computed from the stored file.
 
-    DAV_TEST_TOKEN=... python bearer_server.py PORT ROOT
+    DAV_TEST_TOKEN=... python bearer_server.py PORT ROOT [CERT KEY]
+
+With CERT and KEY (PEM files) it speaks HTTPS, as a davs:// door does.
 """
 
 from __future__ import annotations
@@ -78,6 +80,10 @@ def main() -> None:
     }
     app = BearerFilter(WsgiDAVApp(config), token, root)
     server = wsgi.Server(("127.0.0.1", port), app, numthreads=4)
+    if len(sys.argv) == 5:
+        from cheroot.ssl.builtin import BuiltinSSLAdapter
+
+        server.ssl_adapter = BuiltinSSLAdapter(sys.argv[3], sys.argv[4])
     try:
         server.start()
     except KeyboardInterrupt:
