@@ -1,5 +1,6 @@
 """Mixed flows: the input table staged in from WebDAV (bearer token), the plots, PDF and crate staged out
-to S3; a changed remote table re-runs what depends on it."""
+to S3, and a changed remote table re-running what depends on it; then the other way round, the table on
+S3 and the plots on WebDAV with basic auth."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import re
 import pytest
 from dimred_flow.checksums import file_sha256
 from s3_fixture import ACCESS_KEY, SECRET_KEY, running_s3_server
-from webdav_fixture import DAV_TOKEN, running_dav_server
+from webdav_fixture import DAV_PASSWORD, DAV_TOKEN, running_dav_server
 from workflow_runner import REPO, run_snakemake
 
 pytestmark = pytest.mark.workflow
@@ -88,6 +89,40 @@ def test_no_credential_of_either_store_leaks(runs, servers):
     for key in ("first", "unchanged", "changed"):
         assert not any(secret.decode() in runs[key].output for secret in secrets)
     for root in (runs["workdir"], *(server.root for server in servers)):
+        for path in root.rglob("*"):
+            if path.is_file():
+                assert not any(secret in path.read_bytes() for secret in secrets), path
+
+
+@pytest.fixture(scope="module")
+def reverse_run(tmp_path_factory, servers):
+    """The other way round: the table on S3 (source.endpoint_url), the plots on WebDAV with basic auth."""
+    _, s3 = servers
+    table = s3.root / "plots" / "tables" / "gaia.csv"
+    table.parent.mkdir(parents=True)
+    table.write_bytes(SNAPSHOT.read_bytes())
+    with running_dav_server(tmp_path_factory, "basic") as dav:
+        config = {
+            "user_folder": USER,
+            "source": {"kind": "file", "path": "s3://plots/tables/gaia.csv", "endpoint_url": s3.endpoint_url},
+            "storage": {"url": dav.url("punch/out")},
+        }
+        workdir = tmp_path_factory.mktemp("reverse")
+        run = run_snakemake(workdir, config=config, env={**dav.credentials(), **s3.credentials()}).assert_ok()
+        yield workdir, run, dav
+
+
+def test_table_from_s3_plots_to_webdav_with_basic_auth(reverse_run):
+    workdir, run, dav = reverse_run
+    assert "stage_in_table" in run.output
+    provenance = json.loads((workdir / "results" / "data" / "file_table.json").read_text())
+    assert provenance["path"] == "s3://plots/tables/gaia.csv" and provenance["sha256"] == file_sha256(SNAPSHOT)
+    stored = set(dav.files(f"punch/out/{USER}"))
+    assert {"projections_comparison_1.png", "projections_comparison_2.json", "merged_plots.pdf",
+            "ro-crate-metadata.json", "stability.json"} <= stored, stored
+    secrets = [DAV_PASSWORD.encode(), ACCESS_KEY.encode(), SECRET_KEY.encode()]
+    assert not any(secret.decode() in run.output for secret in secrets)
+    for root in (workdir, dav.root):
         for path in root.rglob("*"):
             if path.is_file():
                 assert not any(secret in path.read_bytes() for secret in secrets), path
