@@ -2,8 +2,6 @@
 VENV := .venv
 BIN := $(abspath $(VENV))/bin
 export PATH := $(BIN):$(PATH)
-# One numba cache for every job and test: UMAP compiles once per machine, not per process.
-export NUMBA_CACHE_DIR ?= $(abspath .cache/numba)
 
 .PHONY: run test install servers
 
@@ -19,13 +17,14 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 run: install
 	snakemake --cores 4
 
-# DaCHS (TAP) and Slurm need root and Debian's packages; without them their tests are skipped
-# (and fail under CI=true, where they must run).
+# DaCHS (TAP), Slurm and podman with the workflow's image need root and Debian's packages;
+# without them their tests are skipped (and fail under CI=true, where they must run).
 servers:
 	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-		bash tests/servers/dachs/provision.sh && bash tests/servers/slurm/provision.sh; \
+		bash tests/servers/dachs/provision.sh && bash tests/servers/slurm/provision.sh \
+			&& bash tests/servers/podman/provision.sh; \
 	else \
-		echo "Not root: skipping DaCHS and Slurm provisioning; their tests will be skipped."; \
+		echo "Not root: skipping DaCHS, Slurm and podman provisioning; their tests will be skipped."; \
 	fi
 
 test: install servers

@@ -1,3 +1,4 @@
+import os
 from pathlib import Path
 
 from snakemake.utils import min_version
@@ -23,3 +24,9 @@ include: "workflow/rules/report.smk"
 rule all:
     input:
         final_outputs(),
+
+
+# Every job in a venv built from its rule's conda env file (README: "Per-rule environments").
+ENV_VENVS = os.environ.get("DIMRED_FLOW_VENVS")
+if ENV_VENVS:
+    use_env_venvs(ENV_VENVS)

@@ -6,10 +6,10 @@ from pathlib import Path
 
 from dimred_flow.checksums import file_sha256
 from dimred_flow.cli import read_json, run, setup_logging, write_json
-from dimred_flow.config import METHODS
+from dimred_flow.embeddings import embedding_name, load_embedding
 from dimred_flow.features import load_features
+from dimred_flow.methods import METHODS
 from dimred_flow.metrics import FeatureNeighbourhoods, method_stability
-from dimred_flow.projections import embedding_name, load_embedding
 
 
 def find_embedding(directories: list[Path], iteration: int):

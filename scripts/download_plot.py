@@ -4,7 +4,8 @@
 import argparse
 from pathlib import Path
 
-from dimred_flow.cli import add_storage_arguments, read_json, run, setup_logging, storage_from_arguments
+from dimred_flow.cli import read_json, run, setup_logging
+from dimred_flow.staging_cli import add_storage_arguments, storage_from_arguments
 from dimred_flow.storage import download_plot
 
 

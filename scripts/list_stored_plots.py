@@ -7,7 +7,8 @@ Runs first: unreachable storage or wrong credentials stop the run before any com
 import argparse
 from pathlib import Path
 
-from dimred_flow.cli import add_storage_arguments, run, setup_logging, storage_from_arguments, write_json
+from dimred_flow.cli import run, setup_logging, write_json
+from dimred_flow.staging_cli import add_storage_arguments, storage_from_arguments
 from dimred_flow.storage import check_storage, list_stored_plots
 
 

@@ -5,9 +5,9 @@ import argparse
 from pathlib import Path
 
 from dimred_flow.cli import run, setup_logging
+from dimred_flow.embeddings import load_embedding
 from dimred_flow.features import load_features
 from dimred_flow.plotting import plot_projections
-from dimred_flow.projections import load_embedding
 
 
 def main() -> None:

@@ -5,8 +5,9 @@ import argparse
 import shutil
 from pathlib import Path
 
-from dimred_flow.cli import add_storage_arguments, run, setup_logging, storage_from_arguments, write_json
+from dimred_flow.cli import run, setup_logging, write_json
 from dimred_flow.clock import utc_now
+from dimred_flow.staging_cli import add_storage_arguments, storage_from_arguments
 from dimred_flow.storage import upload_plot
 
 

@@ -5,7 +5,8 @@ import argparse
 import shutil
 from pathlib import Path
 
-from dimred_flow.cli import add_storage_arguments, run, setup_logging, storage_from_arguments
+from dimred_flow.cli import run, setup_logging
+from dimred_flow.staging_cli import add_storage_arguments, storage_from_arguments
 from dimred_flow.storage import upload_file
 
 

@@ -126,3 +126,12 @@ def test_pca_equals_scikit_learn_including_the_sign_of_each_component(clustered)
     for matrix in (clustered, np.random.default_rng(9).normal(size=(300, 5)) * [5, 3, 2, 1, 0.5]):
         expected = PCA(n_components=2, svd_solver="full").fit_transform(matrix.astype(np.float64))
         np.testing.assert_allclose(projections.fit_pca(matrix), expected, rtol=1e-4, atol=1e-4)
+
+
+def test_numba_cache_is_per_user_unless_numba_cache_dir_names_one(tmp_path):
+    environ = {"XDG_CACHE_HOME": str(tmp_path)}
+    projections.use_per_user_numba_cache(environ)
+    assert environ["NUMBA_CACHE_DIR"] == str(tmp_path / "dimred-flow" / "numba")
+    chosen = {"NUMBA_CACHE_DIR": "/elsewhere", "XDG_CACHE_HOME": str(tmp_path)}
+    projections.use_per_user_numba_cache(chosen)
+    assert chosen["NUMBA_CACHE_DIR"] == "/elsewhere"

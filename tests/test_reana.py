@@ -21,6 +21,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from rule_programs import parsed_rules
+
 REPO = Path(__file__).resolve().parents[1]
 VALIDATE = REPO / "tests" / "servers" / "reana" / "validate.sh"
 VENV = Path(os.environ.get("REANA_VENV", REPO / ".cache" / "reana-venv"))
@@ -116,3 +118,14 @@ def test_snakemake_7_dry_runs_the_workflow(reana_client, workspace, configfile):
     output = done.stdout + done.stderr
     assert done.returncode == 0, output[-4000:]
     assert "list_stored_plots" in output and "This was a dry-run" in output, output[-4000:]
+
+
+def test_every_rule_asks_reana_for_the_memory_it_declares():
+    limits = {}
+    for rule in parsed_rules():
+        if "mem_mb" in rule.resources:
+            limit = rule.resources.get("kubernetes_memory_limit")
+            limits[rule.name] = (rule.resources["mem_mb"].value, limit.value if limit else None)
+    assert len(limits) >= 20, limits
+    wrong = {name: pair for name, pair in limits.items() if pair[1] != f"{pair[0]}Mi"}
+    assert not wrong, f"mem_mb and kubernetes_memory_limit disagree (use **memory(MB) in resources): {wrong}"

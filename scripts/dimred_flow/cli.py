@@ -35,16 +35,3 @@ def write_json(path: str | Path, payload: dict) -> None:
 
 def read_json(path: str | Path) -> dict:
     return json.loads(Path(path).read_text())
-
-
-def add_storage_arguments(parser) -> None:
-    """The flags every staging program takes; storage_args() in common.smk fills them."""
-    parser.add_argument("--storage", required=True, help="s3://bucket/prefix, davs://host/path or a local directory")
-    parser.add_argument("--endpoint-url", default="", help="S3 endpoint of a non-AWS object store")
-    parser.add_argument("--user-folder", required=True)
-
-
-def storage_from_arguments(args):
-    from dimred_flow.storage import open_storage
-
-    return open_storage(args.storage, args.endpoint_url or None)

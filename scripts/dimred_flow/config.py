@@ -16,10 +16,9 @@ import yaml
 
 from dimred_flow import __version__
 from dimred_flow.errors import UserError
+from dimred_flow.methods import STOCHASTIC_METHODS
 
 SCHEMA_PATH = Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "config.schema.yaml"
-STOCHASTIC_METHODS = ("umap", "tsne")
-METHODS = ("umap", "pca", "tsne")
 
 
 class ConfigError(UserError, ValueError):

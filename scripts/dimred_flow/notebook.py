@@ -10,6 +10,7 @@ import nbformat
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 from dimred_flow.atomic import replaced_atomically
+
 SETUP = '''\
 import json
 from pathlib import Path

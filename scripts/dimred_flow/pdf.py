@@ -10,6 +10,7 @@ from pypdf import PdfReader, PdfWriter
 
 from dimred_flow.atomic import replaced_atomically
 
+
 def _png_page(path: Path) -> PdfReader:
     buffer = io.BytesIO()
     with Image.open(path) as image:

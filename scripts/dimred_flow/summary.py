@@ -11,7 +11,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 from dimred_flow.atomic import replaced_atomically
-from dimred_flow.config import METHODS  # noqa: E402
+from dimred_flow.methods import METHODS  # noqa: E402
 from dimred_flow.plotting import TSNE_LABELS  # noqa: E402
 
 COLUMNS = (

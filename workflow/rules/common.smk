@@ -23,7 +23,9 @@ try:
 except ConfigError as error:
     raise WorkflowError(str(error)) from None
 
-SCRIPTS = str(Path(workflow.basedir) / "scripts")
+# Programs are Path params: Snakemake records only plain values (str, int, ...) as a rerun trigger,
+# and where the checkout lives is no part of a result, so a moved checkout reruns nothing.
+SCRIPTS = Path(workflow.basedir) / "scripts"
 ENVS = str(Path(workflow.basedir) / "envs")
 USER_FOLDER = str(config["user_folder"])
 N_TEST = int(config["n_test"])
@@ -75,6 +77,13 @@ wildcard_constraints:
     first=r"[0-9]+",
     last=r"[0-9]+",
     iteration=r"[0-9]+",
+
+
+def memory(mb):
+    """A rule's memory: mem_mb for the local scheduler and Slurm, and the same as the
+    pod limit REANA applies to the job (its own default is smaller than some jobs need).
+    """
+    return {"mem_mb": mb, "kubernetes_memory_limit": f"{mb}Mi"}
 
 
 def storage_args():
@@ -293,3 +302,27 @@ def final_outputs():
         f"results/{USER_FOLDER}/explore.ipynb",
         "results/report/plots",
     ]
+
+
+def use_env_venvs(venvs):
+    """What `--sdm conda` does, for machines without a conda channel: every job's `python` is the
+    interpreter of `{venvs}/<env>/`, a venv built with pip from the pins of the conda env file its
+    rule names (envs/<env>.yaml; tests/env_venvs.py builds them). Chosen by the environment
+    variable DIMRED_FLOW_VENVS, so that Slurm jobs, which parse the workflow again, choose the same.
+    Called once every rule is defined; each program belongs to one env (tests/test_environments.py).
+    """
+    env_of_program = {
+        Path(str(rule.params.script)).name: Path(str(rule.conda_env)).stem
+        for rule in workflow.rules
+        if rule.conda_env and "script" in rule.params.keys()
+    }
+    cases = " ".join(
+        f"{program}) env={env} ;;" for program, env in sorted(env_of_program.items())
+    )
+    prefix = (
+        "set -euo pipefail; python() { local env; "
+        f'case "${{1##*/}}" in {cases} *) echo "no env for $1" >&2; return 127 ;; esac; '
+        f'{shlex.quote(venvs)}/$env/bin/python "$@"; }}; '
+    )
+    # shell.prefix formats its argument like a shell command: keep the braces literal.
+    shell.prefix(prefix.replace("{", "{{").replace("}", "}}"))

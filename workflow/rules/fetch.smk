@@ -15,10 +15,10 @@ rule import_table:
         CONTAINER
     threads: 1
     resources:
-        mem_mb=2000,
+        **memory(2000),
         runtime=10,
     params:
-        script=f"{SCRIPTS}/import_table.py",
+        script=SCRIPTS / "import_table.py",
         origin=f"--origin {STAGED_SOURCE_RECORD}" if SOURCE_URL else "",
     shell:
         "python {params.script} --source {input.source:q} {params.origin}"
@@ -41,10 +41,10 @@ rule prepare_features:
         CONTAINER
     threads: 1
     resources:
-        mem_mb=4000,
+        **memory(4000),
         runtime=15,
     params:
-        script=f"{SCRIPTS}/prepare_features.py",
+        script=SCRIPTS / "prepare_features.py",
         features=" ".join(config["features"]),
         derive=" ".join(config["derive"]),
         # A flag only when set: '{params...:q}' of an empty string is no argument at all.
@@ -85,10 +85,10 @@ rule fetch_tap_table:
         CONTAINER
     threads: 1
     resources:
-        mem_mb=4000,
+        **memory(4000),
         runtime=TAP_RUNTIME,
     params:
-        script=f"{SCRIPTS}/fetch_tap_table.py",
+        script=SCRIPTS / "fetch_tap_table.py",
         query=tap_query,
         options=tap_options,
     shell:
@@ -112,10 +112,10 @@ rule fetch_tap_chunk:
         CONTAINER
     threads: 1
     resources:
-        mem_mb=4000,
+        **memory(4000),
         runtime=TAP_RUNTIME,
     params:
-        script=f"{SCRIPTS}/fetch_tap_table.py",
+        script=SCRIPTS / "fetch_tap_table.py",
         query=tap_query,
         options=tap_options,
         condition=lambda wildcards: TAP_CHUNKS[int(wildcards.k)],
@@ -142,10 +142,10 @@ rule concatenate_tap_chunks:
         CONTAINER
     threads: 1
     resources:
-        mem_mb=2000,
+        **memory(2000),
         runtime=10,
     params:
-        script=f"{SCRIPTS}/concatenate_tap_chunks.py",
+        script=SCRIPTS / "concatenate_tap_chunks.py",
     shell:
         "python {params.script} --chunks {input.tables}"
         " --chunk-provenances {input.provenances}"

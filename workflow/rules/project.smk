@@ -16,10 +16,10 @@ rule compute_neighbour_graph:
     # on the thread count.
     threads: 2
     resources:
-        mem_mb=4000,
+        **memory(4000),
         runtime=30,
     params:
-        script=f"{SCRIPTS}/compute_neighbour_graph.py",
+        script=SCRIPTS / "compute_neighbour_graph.py",
         umap_neighbors=int(config["methods"]["umap"]["n_neighbors"]),
         perplexity=float(TSNE["perplexity"]),
         seed=int(config["seed"]),
@@ -47,10 +47,10 @@ rule compute_tsne_affinities:
         CONTAINER
     threads: 1
     resources:
-        mem_mb=4000,
+        **memory(4000),
         runtime=30,
     params:
-        script=f"{SCRIPTS}/compute_tsne_affinities.py",
+        script=SCRIPTS / "compute_tsne_affinities.py",
         perplexity=float(TSNE["perplexity"]),
     shell:
         "python {params.script} --graph {input.graph}"
@@ -78,16 +78,15 @@ rule project_umap:
     # umap-learn runs single-threaded once a random_state is set.
     threads: 1
     resources:
-        mem_mb=4000,
+        **memory(4000),
         runtime=60,
     params:
-        script=f"{SCRIPTS}/project.py",
+        script=SCRIPTS / "project.py",
         batch=batch_args,
         n_neighbors=int(config["methods"]["umap"]["n_neighbors"]),
         min_dist=float(config["methods"]["umap"]["min_dist"]),
-        numba_cache=".cache/numba",
     shell:
-        "NUMBA_CACHE_DIR=${{NUMBA_CACHE_DIR:-{params.numba_cache}}} python {params.script} umap"
+        "python {params.script} umap"
         " --features {input.features} --iterations {params.batch[iterations]}"
         " --seeds {params.batch[seeds]} --out-dir {output.embeddings} --graph {input.graph}"
         " --n-neighbors {params.n_neighbors} --min-dist {params.min_dist} 2> {log}"
@@ -110,10 +109,10 @@ rule project_pca:
         CONTAINER
     threads: 1
     resources:
-        mem_mb=2000,
+        **memory(2000),
         runtime=10,
     params:
-        script=f"{SCRIPTS}/project.py",
+        script=SCRIPTS / "project.py",
         batch=batch_args,
     shell:
         "python {params.script} pca"
@@ -142,10 +141,10 @@ rule project_tsne:
         CONTAINER
     threads: 1
     resources:
-        mem_mb=4000,
+        **memory(4000),
         runtime=60,
     params:
-        script=f"{SCRIPTS}/project.py",
+        script=SCRIPTS / "project.py",
         batch=batch_args,
         implementation=TSNE["implementation"],
         affinities=(
@@ -181,10 +180,10 @@ rule plot_projections:
         CONTAINER
     threads: 1
     resources:
-        mem_mb=2000,
+        **memory(2000),
         runtime=10,
     params:
-        script=f"{SCRIPTS}/plot_projections.py",
+        script=SCRIPTS / "plot_projections.py",
         seed=lambda wc: SEEDS[int(wc.iteration)],
         fingerprint=lambda wc: FINGERPRINTS[int(wc.iteration)],
         n_test=N_TEST,

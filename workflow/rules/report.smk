@@ -21,10 +21,10 @@ rule compute_stability_metrics:
         CONTAINER
     threads: 1
     resources:
-        mem_mb=4000,
+        **memory(4000),
         runtime=30,
     params:
-        script=f"{SCRIPTS}/compute_stability_metrics.py",
+        script=SCRIPTS / "compute_stability_metrics.py",
         iterations=" ".join(str(i) for i in ITERATIONS),
         seeds=" ".join(str(SEEDS[i]) for i in ITERATIONS),
         n_neighbors=STABILITY["n_neighbors"],
@@ -55,10 +55,10 @@ checkpoint list_stored_stability:
         CONTAINER
     threads: 1
     resources:
-        mem_mb=1000,
+        **memory(1000),
         runtime=10,
     params:
-        script=f"{SCRIPTS}/list_stored_stability.py",
+        script=SCRIPTS / "list_stored_stability.py",
         storage=storage_args(),
         fingerprint=STABILITY_FINGERPRINT,
     shell:
@@ -81,10 +81,10 @@ rule download_stability_metrics:
         CONTAINER
     threads: 1
     resources:
-        mem_mb=1000,
+        **memory(1000),
         runtime=10,
     params:
-        script=f"{SCRIPTS}/download_stability_metrics.py",
+        script=SCRIPTS / "download_stability_metrics.py",
         storage=storage_args(),
     shell:
         "python {params.script} {params.storage}"
@@ -113,10 +113,10 @@ rule upload_report_file:
         CONTAINER
     threads: 1
     resources:
-        mem_mb=1000,
+        **memory(1000),
         runtime=10,
     params:
-        script=f"{SCRIPTS}/upload_report_file.py",
+        script=SCRIPTS / "upload_report_file.py",
         storage=storage_args(),
     shell:
         "python {params.script} {params.storage}"
@@ -143,10 +143,10 @@ rule render_stability_table:
         CONTAINER
     threads: 1
     resources:
-        mem_mb=2000,
+        **memory(2000),
         runtime=10,
     params:
-        script=f"{SCRIPTS}/render_stability_table.py",
+        script=SCRIPTS / "render_stability_table.py",
         tsne_implementation=TSNE["implementation"],
     shell:
         "python {params.script} --metrics {input.metrics}"
@@ -170,10 +170,10 @@ rule merge_pdf:
         CONTAINER
     threads: 1
     resources:
-        mem_mb=2000,
+        **memory(2000),
         runtime=10,
     params:
-        script=f"{SCRIPTS}/merge_pdf.py",
+        script=SCRIPTS / "merge_pdf.py",
         seeds=" ".join(str(SEEDS[i]) for i in ITERATIONS),
     shell:
         "python {params.script} --plots {input.plots} --seeds {params.seeds}"
@@ -204,15 +204,15 @@ rule write_run_crate:
         CONTAINER
     threads: 1
     resources:
-        mem_mb=1000,
+        **memory(1000),
         runtime=10,
     params:
-        script=f"{SCRIPTS}/write_run_crate.py",
+        script=SCRIPTS / "write_run_crate.py",
         config=lambda wc: shlex.quote(json.dumps(config, sort_keys=True)),
         seeds=" ".join(f"{i}={SEEDS[i]}" for i in ITERATIONS),
         outputs=run_crate_outputs,
         snakemake_version=SNAKEMAKE_VERSION,
-        repo=workflow.basedir,
+        repo=Path(workflow.basedir),
         executor_file=EXECUTOR_FILE,
     shell:
         "python {params.script} --config-json {params.config} --seeds {params.seeds}"
@@ -237,10 +237,10 @@ rule write_notebook:
         CONTAINER
     threads: 1
     resources:
-        mem_mb=1000,
+        **memory(1000),
         runtime=10,
     params:
-        script=f"{SCRIPTS}/write_notebook.py",
+        script=SCRIPTS / "write_notebook.py",
         table=source_table(),
         seeds=" ".join(f"{i}={SEEDS[i]}" for i in ITERATIONS),
         # Paths only: the notebook loads the embeddings where this machine computed them.
@@ -277,10 +277,10 @@ rule collect_report_plots:
         CONTAINER
     threads: 1
     resources:
-        mem_mb=500,
+        **memory(500),
         runtime=5,
     params:
-        script=f"{SCRIPTS}/collect_report_plots.py",
+        script=SCRIPTS / "collect_report_plots.py",
     shell:
         "python {params.script} --plots {input.plots} --out-dir {output.plots} 2> {log}"
 

@@ -14,10 +14,10 @@ rule stage_in_table:
         CONTAINER
     threads: 1
     resources:
-        mem_mb=1000,
+        **memory(1000),
         runtime=30,
     params:
-        script=f"{SCRIPTS}/stage_in_table.py",
+        script=SCRIPTS / "stage_in_table.py",
         url=shlex.quote(SOURCE_URL or ""),
         endpoint=(
             f"--endpoint-url {shlex.quote(SOURCE_ENDPOINT)}" if SOURCE_ENDPOINT else ""
@@ -41,10 +41,10 @@ checkpoint list_stored_plots:
         CONTAINER
     threads: 1
     resources:
-        mem_mb=1000,
+        **memory(1000),
         runtime=10,
     params:
-        script=f"{SCRIPTS}/list_stored_plots.py",
+        script=SCRIPTS / "list_stored_plots.py",
         storage=storage_args(),
         create_bucket="--create-bucket" if STORAGE["create_bucket"] else "",
         fingerprints=" ".join(f"{i}={FINGERPRINTS[i]}" for i in ITERATIONS),
@@ -69,10 +69,10 @@ rule upload_plot:
         CONTAINER
     threads: 1
     resources:
-        mem_mb=1000,
+        **memory(1000),
         runtime=10,
     params:
-        script=f"{SCRIPTS}/upload_plot.py",
+        script=SCRIPTS / "upload_plot.py",
         storage=storage_args(),
         seed=lambda wc: SEEDS[int(wc.iteration)],
         fingerprint=lambda wc: FINGERPRINTS[int(wc.iteration)],
@@ -97,10 +97,10 @@ rule download_plot:
         CONTAINER
     threads: 1
     resources:
-        mem_mb=1000,
+        **memory(1000),
         runtime=10,
     params:
-        script=f"{SCRIPTS}/download_plot.py",
+        script=SCRIPTS / "download_plot.py",
         storage=storage_args(),
     shell:
         "python {params.script} {params.storage}"

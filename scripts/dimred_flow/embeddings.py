@@ -1,0 +1,25 @@
+"""Embedding files: one .npy per iteration in a batch directory, read by the plot and report rules
+without importing any projection library."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from dimred_flow.atomic import replaced_atomically
+
+
+def embedding_name(iteration: int) -> str:
+    return f"iteration_{iteration}.npy"
+
+
+def save_embedding(directory: Path, iteration: int, embedding: np.ndarray) -> Path:
+    path = Path(directory) / embedding_name(iteration)
+    with replaced_atomically(path) as partial:
+        np.save(partial, embedding)
+    return path
+
+
+def load_embedding(directory: Path, iteration: int) -> np.ndarray:
+    return np.load(Path(directory) / embedding_name(iteration))

@@ -1,0 +1,15 @@
+"""The command-line flags every staging program shares; storage_args() in common.smk fills them."""
+
+from __future__ import annotations
+
+from dimred_flow.storage import Storage, open_storage
+
+
+def add_storage_arguments(parser) -> None:
+    parser.add_argument("--storage", required=True, help="s3://bucket/prefix, davs://host/path or a local directory")
+    parser.add_argument("--endpoint-url", default="", help="S3 endpoint of a non-AWS object store")
+    parser.add_argument("--user-folder", required=True)
+
+
+def storage_from_arguments(args) -> Storage:
+    return open_storage(args.storage, args.endpoint_url or None)
