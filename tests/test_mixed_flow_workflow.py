@@ -8,6 +8,7 @@ import json
 import re
 
 import pytest
+
 from dimred_flow.checksums import file_sha256
 from s3_fixture import ACCESS_KEY, SECRET_KEY, running_s3_server
 from webdav_fixture import DAV_PASSWORD, DAV_TOKEN, running_dav_server
@@ -95,13 +96,16 @@ def test_no_credential_of_either_store_leaks(runs, servers):
 
 
 @pytest.fixture(scope="module")
-def reverse_run(tmp_path_factory, servers):
-    """The other way round: the table on S3 (source.endpoint_url), the plots on WebDAV with basic auth."""
-    _, s3 = servers
-    table = s3.root / "plots" / "tables" / "gaia.csv"
-    table.parent.mkdir(parents=True)
-    table.write_bytes(SNAPSHOT.read_bytes())
-    with running_dav_server(tmp_path_factory, "basic") as dav:
+def reverse_run(tmp_path_factory):
+    """The other way round: the table on S3 (source.endpoint_url), the plots on WebDAV with basic auth.
+
+    Its own S3 server: rclone caches directory listings, so a table written to the disk of a server
+    that has already listed its bucket would stay unseen for minutes.
+    """
+    with running_s3_server(tmp_path_factory) as s3, running_dav_server(tmp_path_factory, "basic") as dav:
+        table = s3.root / "plots" / "tables" / "gaia.csv"
+        table.parent.mkdir(parents=True)
+        table.write_bytes(SNAPSHOT.read_bytes())
         config = {
             "user_folder": USER,
             "source": {"kind": "file", "path": "s3://plots/tables/gaia.csv", "endpoint_url": s3.endpoint_url},
