@@ -11,9 +11,10 @@ import re
 
 import pytest
 from pypdf import PdfReader
+
 from test_slurm import SLURM_ARGS, _require_slurm, _rules_run
 from webdav_fixture import DAV_TOKEN, running_dav_server
-from workflow_runner import run_snakemake
+from workflow_runner import REPO, run_snakemake
 
 pytestmark = pytest.mark.workflow
 USER = "handover"
@@ -28,20 +29,30 @@ def dav(tmp_path_factory):
 
 
 def test_make_projections_on_slurm_then_combine_plots_elsewhere(dav, tmp_path):
-    config = {"user_folder": USER, "storage": {"url": dav.url("pnfs/punch/dimred")}}
+    # The table too comes from the storage: staged in by a Slurm job, whose Snakemake reads its remote state.
+    table = dav.root / "pnfs" / "punch" / "tables" / "gaia.csv"
+    table.parent.mkdir(parents=True)
+    table.write_bytes((REPO / "data" / "gaia_dr2_open_clusters.csv").read_bytes())
+    config = {
+        "user_folder": USER,
+        "source": {"kind": "file", "path": dav.url("pnfs/punch/tables/gaia.csv")},
+        "storage": {"url": dav.url("pnfs/punch/dimred")},
+    }
     env = dav.credentials()
     cluster, curator = tmp_path / "hpc", tmp_path / "reana"
 
     computed = run_snakemake(cluster, "make_projections", *SLURM_ARGS, config=config, env=env, timeout=1200).assert_ok()
     remote, _ = _rules_run(computed.output)
-    assert COMPUTE_RULES <= remote, remote  # computed as Slurm jobs
+    assert COMPUTE_RULES | {"stage_in_table"} <= remote, remote  # computed as Slurm jobs
     stored = dav.files(f"pnfs/punch/dimred/{USER}")
     assert {"projections_comparison_1.png", "projections_comparison_2.json", "stability.json"} <= set(stored)
     assert not (cluster / "results" / "merged_plots.pdf").exists()
 
     # The curation side: an empty directory, the config and the token; nothing of the cluster's.
     curated = run_snakemake(curator, "combine_plots", config=config, env=env, cores=1).assert_ok()
-    assert not re.search(r"rule (project_\w+|plot_projections|prepare_features|import_table):", curated.output)
+    assert not re.search(
+        r"rule (project_\w+|plot_projections|prepare_features|import_table|stage_in_table):", curated.output
+    )
     assert not (curator / "results" / "embeddings").exists()
     reader = PdfReader(curator / "results" / "merged_plots.pdf")
     assert len(reader.pages) == 3  # two iterations and the seed-stability page
