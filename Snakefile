@@ -1,32 +1,67 @@
 import os
 from pathlib import Path
 
+from snakemake.exceptions import WorkflowError
 from snakemake.utils import min_version
 
 # 7.32 is what REANA 0.9 runs; the workflow targets Snakemake 9.
 min_version("7.32")
 
+# The rules run this workflow's programs from disk, so a module read from a git ref or over HTTP
+# (snakedeploy's github(...)) cannot work: say what to do instead (README: "Use it in your own repository").
+if not isinstance(workflow.current_basedir, (str, os.PathLike)):
+    raise WorkflowError(
+        f"dimred-flow runs its programs from a local copy, not from {workflow.current_basedir}:"
+        " clone the repository at the release tag and give the module the clone's Snakefile"
+    )
+
 
 # The default config sits beside this file, so runs in another working directory (-d) find it.
-configfile: str(Path(workflow.basedir) / "config" / "config.yaml")
+# A module given `config:` skips this line and uses the deploying workflow's config instead.
+configfile: str(Path(workflow.current_basedir) / "config" / "config.yaml")
 
 
 report: "workflow/report/workflow.rst"
 
 
 include: "workflow/rules/common.smk"
+
+
+# Every job runs in this image under --sdm apptainer and on REANA (config key container_image).
+container: CONTAINER
+
+
 include: "workflow/rules/fetch.smk"
 include: "workflow/rules/project.smk"
 include: "workflow/rules/stage.smk"
 include: "workflow/rules/report.smk"
 
 
+# The targets: everything (the default), and the seed's two stages, which can run on two machines.
 rule all:
     input:
         final_outputs(),
 
 
-# Every job in a venv built from its rule's conda env file (README: "Per-rule environments").
+# The seed's first stage: compute the plots and metrics that storage lacks and upload them.
+rule make_projections:
+    input:
+        plots=staged_plots,
+        stability=staged_stability,
+    localrule: True
+
+
+# The seed's second stage: fetch the plots and metrics from storage, merge them, and upload
+# the run's provenance beside them.
+rule combine_plots:
+    input:
+        pdf="results/merged_plots.pdf",
+        crate=f"{STAGING}/uploaded/ro-crate-metadata.json",
+        staged_pdf=f"{STAGING}/uploaded/merged_plots.pdf",
+    localrule: True
+
+
+# Every job in a venv built from its rule's conda env file (README: "Environments").
 ENV_VENVS = os.environ.get("DIMRED_FLOW_VENVS")
 if ENV_VENVS:
     use_env_venvs(ENV_VENVS)

@@ -12,6 +12,7 @@ first run (`--numba-cache cold` gives each side an empty one instead). See bench
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import json
 import os
@@ -131,10 +132,8 @@ def run_measured(command: list[str], *, env: dict, cwd: Path, log_path: Path, in
                 total += rss
                 if rss > peak["single"]:
                     peak["single"] = rss
-                    try:
+                    with contextlib.suppress(psutil.Error):
                         peak["cmd"] = " ".join(proc.cmdline())[:300]
-                    except psutil.Error:
-                        pass
             peak["tree"] = max(peak["tree"], total)
             peak["samples"] += 1
             stop.wait(interval)
@@ -325,9 +324,13 @@ def environment() -> dict:
         except metadata.PackageNotFoundError:
             versions[name] = None
     try:
-        commit = subprocess.run(["git", "-C", str(REPO), "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip()
-        dirty = bool(subprocess.run(["git", "-C", str(REPO), "status", "--porcelain"], capture_output=True,
-                                    text=True).stdout.strip())
+        # check=False: outside a git checkout both print nothing, which is recorded as it is.
+        commit = subprocess.run(
+            ["git", "-C", str(REPO), "rev-parse", "HEAD"], capture_output=True, text=True, check=False
+        ).stdout.strip()
+        dirty = bool(subprocess.run(
+            ["git", "-C", str(REPO), "status", "--porcelain"], capture_output=True, text=True, check=False
+        ).stdout.strip())
     except OSError:
         commit, dirty = None, None
     return {
@@ -377,7 +380,7 @@ def warm_numba_cache(cache: Path, log_path: Path) -> float:
     plain umap-learn import caches, so both sides find everything an earlier run would have left.
     """
     code = (
-        "import sys; sys.path.insert(0, %r)\n"
+        f"import sys; sys.path.insert(0, {str(REPO / 'scripts')!r})\n"
         "import numpy as np\n"
         "from dimred_flow.projections import fit_umap, neighbour_count, neighbour_graph\n"
         "rng = np.random.default_rng(0)\n"
@@ -385,7 +388,7 @@ def warm_numba_cache(cache: Path, log_path: Path) -> float:
         "k = neighbour_count(len(small), umap_neighbors=15, perplexity=30)\n"
         "fit_umap(small, 1, n_neighbors=15, min_dist=0.1, graph=neighbour_graph(small, k, seed=1))\n"
         "fit_umap(large, 1, n_neighbors=15, min_dist=0.1)\n"
-    ) % (str(REPO / "scripts"),)
+    )
     started = time.perf_counter()
     with open(log_path, "w") as log:
         subprocess.run([sys.executable, "-c", code], env=subprocess_env(cache), stdout=log, stderr=subprocess.STDOUT,

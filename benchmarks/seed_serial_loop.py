@@ -52,7 +52,7 @@ from dimred_flow.tables import read_table_file  # noqa: E402
 
 def plot_iteration(embeddings: dict, labels: np.ndarray, seed: int, out: Path, dpi: int) -> None:
     """The seed's figure: three scatter plots side by side, coloured by cluster."""
-    categories, codes = np.unique(labels, return_inverse=True)
+    _, codes = np.unique(labels, return_inverse=True)
     figure, axes = plt.subplots(1, 3, figsize=(18, 6))
     for axis, (title, embedding) in zip(axes, embeddings.items()):
         axis.scatter(embedding[:, 0], embedding[:, 1], c=codes, cmap="tab10", s=3, alpha=0.8, linewidths=0)

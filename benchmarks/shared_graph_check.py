@@ -38,12 +38,11 @@ def main() -> int:
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
 
-    from run_benchmark import SNAPSHOT, resample_table
-
     from dimred_flow import metrics, projections
     from dimred_flow.config import validate_config
     from dimred_flow.features import prepare_features
     from dimred_flow.tables import read_table_file
+    from run_benchmark import SNAPSHOT, resample_table
 
     config = validate_config({})
     matrix = prepare_features(

@@ -27,14 +27,14 @@ def main() -> None:
     args = parser.parse_args()
     log = setup_logging("fetch_tap_table")
 
-    options = dict(
-        maxrec=args.maxrec,
-        mode=args.mode,
-        async_threshold=args.async_threshold,
-        timeout=args.timeout,
-        retries=args.retries,
-        on_overflow=args.on_overflow,
-    )
+    options = {
+        "maxrec": args.maxrec,
+        "mode": args.mode,
+        "async_threshold": args.async_threshold,
+        "timeout": args.timeout,
+        "retries": args.retries,
+        "on_overflow": args.on_overflow,
+    }
     if args.chunk_condition:
         table, provenance = fetch_chunk(args.url, args.query, args.chunk_condition, **options)
     else:

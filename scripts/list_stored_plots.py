@@ -7,14 +7,9 @@ Runs first: unreachable storage or wrong credentials stop the run before any com
 import argparse
 from pathlib import Path
 
-from dimred_flow.cli import run, setup_logging, write_json
+from dimred_flow.cli import key_value, run, setup_logging, write_json
 from dimred_flow.staging_cli import add_storage_arguments, storage_from_arguments
 from dimred_flow.storage import check_storage, list_stored_plots
-
-
-def fingerprint_pair(text: str) -> tuple[int, str]:
-    iteration, _, fingerprint = text.partition("=")
-    return int(iteration), fingerprint
 
 
 def main() -> None:
@@ -22,7 +17,7 @@ def main() -> None:
     add_storage_arguments(parser)
     parser.add_argument("--create-bucket", action="store_true")
     parser.add_argument(
-        "--fingerprints", required=True, nargs="+", type=fingerprint_pair, metavar="ITERATION=FINGERPRINT"
+        "--fingerprints", required=True, nargs="+", type=key_value(int, str), metavar="ITERATION=FINGERPRINT"
     )
     parser.add_argument("--out", required=True, type=Path, help="JSON inventory")
     args = parser.parse_args()

@@ -13,6 +13,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--plots", required=True, nargs="+", type=Path, help="PNG per iteration, in order")
     parser.add_argument("--seeds", required=True, nargs="+", type=int)
+    parser.add_argument("--dpi", required=True, type=int, help="the plots' resolution (config plot.dpi)")
     parser.add_argument(
         "--append", nargs=2, action="append", default=[], metavar=("PDF", "TITLE"),
         help="PDF appended after the plots, with its outline title (repeatable)",
@@ -25,7 +26,7 @@ def main() -> None:
 
     pages = [(plot, f"Iteration {i} (seed {seed})") for i, (plot, seed) in enumerate(zip(args.plots, args.seeds), 1)]
     appended = [(Path(pdf), title) for pdf, title in args.append]
-    merge_plots(pages, args.out, extra_pdfs=appended)
+    merge_plots(pages, args.out, dpi=args.dpi, extra_pdfs=appended)
     log.info("merged %d plots and %d appended PDFs into %s", len(pages), len(appended), args.out)
 
 

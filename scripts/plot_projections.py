@@ -7,25 +7,26 @@ from pathlib import Path
 from dimred_flow.cli import run, setup_logging
 from dimred_flow.embeddings import load_embedding
 from dimred_flow.features import load_features
+from dimred_flow.methods import METHODS
 from dimred_flow.plotting import plot_projections
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--features", required=True, type=Path)
-    for method in ("umap", "pca", "tsne"):
+    for method in METHODS:
         parser.add_argument(f"--{method}", required=True, type=Path, help=f"{method} embeddings directory")
     parser.add_argument("--iteration", required=True, type=int)
     parser.add_argument("--n-test", required=True, type=int)
     parser.add_argument("--seed", required=True, type=int)
     parser.add_argument("--tsne-implementation", required=True)
-    parser.add_argument("--dpi", type=int, default=110)
-    parser.add_argument("--point-size", type=float, default=3.0)
+    parser.add_argument("--dpi", required=True, type=int)
+    parser.add_argument("--point-size", required=True, type=float)
     parser.add_argument("--out", required=True, type=Path)
     args = parser.parse_args()
     log = setup_logging("plot_projections")
 
-    embeddings = {method: load_embedding(getattr(args, method), args.iteration) for method in ("umap", "pca", "tsne")}
+    embeddings = {method: load_embedding(getattr(args, method), args.iteration) for method in METHODS}
     plot_projections(
         embeddings,
         load_features(args.features),

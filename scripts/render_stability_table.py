@@ -5,7 +5,7 @@ import argparse
 from pathlib import Path
 
 from dimred_flow.cli import read_json, run, setup_logging
-from dimred_flow.summary import write_stability_html, write_stability_page
+from dimred_flow.stability_table import write_stability_html, write_stability_page
 
 
 def main() -> None:

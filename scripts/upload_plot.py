@@ -5,6 +5,7 @@ import argparse
 import shutil
 from pathlib import Path
 
+from dimred_flow.atomic import replaced_atomically
 from dimred_flow.cli import run, setup_logging, write_json
 from dimred_flow.clock import utc_now
 from dimred_flow.staging_cli import add_storage_arguments, storage_from_arguments
@@ -31,7 +32,8 @@ def main() -> None:
         "uploaded_at": utc_now(),
     }
     receipt = upload_plot(storage, args.user_folder, args.iteration, args.plot, record)
-    shutil.copyfile(args.plot, args.staged_copy)
+    with replaced_atomically(args.staged_copy) as partial:
+        shutil.copyfile(args.plot, partial)
     write_json(args.receipt, receipt)
     log.info("uploaded and verified %s (%d bytes)", receipt["key"], receipt["size"])
 

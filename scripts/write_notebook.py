@@ -4,13 +4,8 @@
 import argparse
 from pathlib import Path
 
-from dimred_flow.cli import run, setup_logging
+from dimred_flow.cli import key_value, run, setup_logging
 from dimred_flow.notebook import write_notebook
-
-
-def pair(text: str) -> tuple[str, str]:
-    key, _, value = text.partition("=")
-    return key, value
 
 
 def main() -> None:
@@ -19,9 +14,9 @@ def main() -> None:
     parser.add_argument("--features", required=True)
     parser.add_argument("--stability", required=True)
     parser.add_argument("--plots", required=True, nargs="+", help="staged plot per iteration, in order")
-    parser.add_argument("--seeds", required=True, nargs="+", type=pair, metavar="ITERATION=SEED")
+    parser.add_argument("--seeds", required=True, nargs="+", type=key_value(str, int), metavar="ITERATION=SEED")
     parser.add_argument(
-        "--embedding", nargs="+", type=pair, default=[], metavar="METHOD/ITERATION=FILE",
+        "--embedding", nargs="+", type=key_value(), default=[], metavar="METHOD/ITERATION=FILE",
         help="where each embedding is written when computed on this machine",
     )
     parser.add_argument("--out", required=True, type=Path)
@@ -37,7 +32,7 @@ def main() -> None:
         "features": args.features,
         "stability": args.stability,
         "plots": args.plots,
-        "seeds": {iteration: int(seed) for iteration, seed in args.seeds},
+        "seeds": dict(args.seeds),
         "embeddings": embeddings,
     }
     write_notebook(run_paths, args.out, Path.cwd())

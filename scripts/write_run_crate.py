@@ -5,20 +5,15 @@ import argparse
 import json
 from pathlib import Path
 
-from dimred_flow.cli import read_json, run, setup_logging, write_json
+from dimred_flow.cli import key_value, read_json, run, setup_logging, write_json
 from dimred_flow.clock import utc_now
 from dimred_flow.crate import build_run_crate
-
-
-def seed_pair(text: str) -> tuple[int, int]:
-    iteration, _, seed = text.partition("=")
-    return int(iteration), int(seed)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--config-json", required=True, help="the resolved configuration as JSON")
-    parser.add_argument("--seeds", required=True, nargs="+", type=seed_pair, metavar="ITERATION=SEED")
+    parser.add_argument("--seeds", required=True, nargs="+", type=key_value(int, int), metavar="ITERATION=SEED")
     parser.add_argument("--stability", required=True, type=Path, help="stability.json, which records the data source")
     parser.add_argument(
         "--output", nargs=2, action="append", default=[], metavar=("FILE", "DESCRIPTION"),

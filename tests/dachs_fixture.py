@@ -14,10 +14,13 @@ not provisioned the tests skip, except under CI=true, where they fail (CI must n
 silently skip). Port: $DACHS_PORT (default 8765).
 
 The served table is ``TABLE`` (dimred_test.main) with ``COLUMNS`` and ``N_ROWS`` rows; the
-CSV it was imported from is ``CSV_PATH`` (empty fields are NULLs).
+CSV it was imported from is ``CSV_PATH`` (empty fields are NULLs); ``assert_same_tables``
+checks that two reads of it agree, NULLs, units and types included.
 """
 from __future__ import annotations
 
+import contextlib
+import http.client
 import os
 import shutil
 import subprocess
@@ -25,6 +28,7 @@ import time
 import urllib.request
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 DACHS_DIR = Path(__file__).resolve().parent / "servers" / "dachs"
@@ -35,6 +39,17 @@ COLUMNS = ["source_id", "ra", "dec", "parallax", "pmra", "pmdec",
 N_ROWS = 1000
 INSTALLED_RD = Path("/var/gavo/inputs/dimred_test/q.rd")
 NOT_PROVISIONED = "DaCHS not provisioned: run tests/servers/dachs/provision.sh as root"
+
+
+def assert_same_tables(a, b) -> None:
+    assert a.colnames == b.colnames
+    assert len(a) == len(b)
+    for name in a.colnames:
+        mask_a, mask_b = np.ma.getmaskarray(a[name]), np.ma.getmaskarray(b[name])
+        assert (mask_a == mask_b).all(), name
+        assert (np.asarray(a[name])[~mask_a] == np.asarray(b[name])[~mask_b]).all(), name
+        assert a[name].unit == b[name].unit, name
+        assert a[name].dtype == b[name].dtype, name
 
 
 def _skip_or_fail(reason: str):
@@ -53,7 +68,7 @@ class DachsServer:
 
     def _run(self, script: str, *args: str, timeout: float = 120) -> str:
         proc = subprocess.run([str(DACHS_DIR / script), *args], capture_output=True, text=True,
-                              timeout=timeout)
+                              timeout=timeout, check=False)
         if proc.returncode != 0:
             raise RuntimeError(f"{script} failed (exit {proc.returncode}):\n{proc.stderr[-3000:]}")
         return proc.stdout
@@ -81,7 +96,7 @@ class DachsServer:
         try:
             with urllib.request.urlopen(self.url + "/availability", timeout=3) as r:
                 return r.status == 200
-        except Exception:
+        except (OSError, http.client.HTTPException):  # refused, reset, timed out, an error status
             return False
 
 
@@ -97,10 +112,8 @@ def dachs_server():
     except Exception as exc:  # noqa: BLE001
         pytest.fail(f"could not start the DaCHS test server: {exc}", pytrace=False)
     yield server
-    try:
+    with contextlib.suppress(RuntimeError, subprocess.SubprocessError):  # nothing left for a test to check
         server.stop()
-    except Exception:
-        pass
 
 
 @pytest.fixture(scope="session")

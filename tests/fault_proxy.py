@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
 
@@ -64,8 +65,6 @@ class DroppingProxy:
             pass
         finally:
             for sock in (source, destination):
-                try:
+                with contextlib.suppress(OSError):  # already closed by the other side
                     sock.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
                 sock.close()

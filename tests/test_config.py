@@ -1,10 +1,10 @@
 import pytest
 
 from dimred_flow.config import (
-    load_schema,
     ConfigError,
     batch_of,
     iteration_seed,
+    load_schema,
     method_batches,
     plot_fingerprint,
     validate_config,
@@ -16,6 +16,7 @@ def test_defaults_fill_an_empty_config():
     assert config["user_folder"] == "new_user" and config["n_test"] == 5
     assert config["source"]["kind"] == "file"
     assert config["methods"]["tsne"]["implementation"] == "opentsne"
+    assert config["stability"] == {"n_neighbors": 10, "max_rows": 2000}
 
 
 def test_strings_from_the_command_line_are_cast():
@@ -51,13 +52,23 @@ def test_invalid_values_name_their_key(override, key):
 
 
 def test_tap_source_needs_url_and_query():
-    with pytest.raises(ConfigError, match="source.tap.url"):
+    with pytest.raises(ConfigError, match=r"source\.tap\.url"):
         validate_config({"source": {"kind": "tap"}})
 
 
 def test_chunked_query_needs_the_placeholder():
     tap = {"url": "http://x/tap", "query": "SELECT * FROM t", "chunks": {"column": "random_index", "edges": [0, 5, 10]}}
     with pytest.raises(ConfigError, match="chunk_condition"):
+        validate_config({"source": {"kind": "tap", "tap": tap}})
+
+
+@pytest.mark.parametrize("chunks, key", [
+    ({"column": "random_index", "edges": [0, 5, 5]}, "edges must increase strictly"),
+    ({"column": "ra", "edges": [0, float("inf")]}, "not a finite number"),
+])
+def test_chunks_are_checked_at_validation(chunks, key):
+    tap = {"url": "http://x/tap", "query": "SELECT * FROM t WHERE {chunk_condition}", "chunks": chunks}
+    with pytest.raises(ConfigError, match=f"source.tap.chunks.*{key}"):
         validate_config({"source": {"kind": "tap", "tap": tap}})
 
 
@@ -94,10 +105,10 @@ def test_fingerprints_change_with_results_not_with_scheduling():
 
 def _leaves(schema, path=()):
     for key, sub in schema.get("properties", {}).items():
-        if "properties" in sub and sub["properties"]:
-            yield from _leaves(sub, path + (key,))
+        if sub.get("properties"):
+            yield from _leaves(sub, (*path, key))
         else:
-            yield path + (key,), sub
+            yield (*path, key), sub
 
 
 def _wrong_values(sub):

@@ -36,5 +36,5 @@ def test_connection_dropped_mid_upload_leaves_no_object_and_a_retry_completes(s3
 def test_server_stopped_before_upload_gives_a_clear_error(s3_server, big_plot, clean_environment):
     storage = open_storage("s3://plots/p", s3_server.endpoint_url, environ=s3_server.credentials())
     s3_server.stop()
-    with pytest.raises(StorageError, match="Cannot reach .*rerun"):
+    with pytest.raises(StorageError, match=r"Cannot reach .*rerun"):
         upload_plot(storage, "alice", 1, big_plot, {"fingerprint": "f", "seed": 1, "iteration": 1})

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 from astropy.table import MaskedColumn, Table
 
-from dimred_flow.features import FeatureError, prepare_features
+from dimred_flow.features import FeatureError, prepare_features, subsample
 from dimred_flow.tables import read_table_file
 
 FEATURES = ["xgal", "ygal", "zgal", "abs_g", "bp_rp", "parallax", "pmra", "pmdec"]
@@ -45,7 +45,7 @@ def test_masked_values_are_dropped_not_zeroed():
 
 
 def test_missing_feature_lists_the_available_columns(snapshot):
-    with pytest.raises(FeatureError, match="no column 'mg0'.*Available columns: .*parallax"):
+    with pytest.raises(FeatureError, match=r"no column 'mg0'.*Available columns: .*parallax"):
         prepare(snapshot, features=["mg0", "parallax"])
 
 
@@ -58,6 +58,13 @@ def test_all_null_feature_is_named():
 def test_empty_table_is_rejected():
     with pytest.raises(FeatureError, match="no rows"):
         prepare(Table({"a": [], "b": []}), features=["a", "b"], derive=[], label_column=None, color_by="a")
+
+
+def test_subsample_is_fixed_and_seed_independent():
+    first = subsample(10_000, 2000)
+    assert first.size == 2000 and np.array_equal(first, subsample(10_000, 2000))
+    assert first[0] == 0 and first[-1] == 9_999 and np.all(np.diff(first) > 0)
+    assert np.array_equal(subsample(500, 2000), np.arange(500))
 
 
 def test_subsample_is_deterministic(snapshot):

@@ -15,7 +15,7 @@ import pyarrow.parquet as pq
 import pytest
 import yaml
 
-from dachs_fixture import COLUMNS, N_ROWS, TABLE
+from dachs_fixture import COLUMNS, N_ROWS, TABLE, assert_same_tables
 from dimred_flow.config import validate_config
 from dimred_flow.tables import read_parquet
 from dimred_flow.tap import fetch_table
@@ -64,17 +64,6 @@ def assert_one_readable_error(output: str) -> str:
     assert len(errors) == 1, output[-4000:]
     assert "Traceback" not in output, output[-4000:]
     return errors[0]
-
-
-def assert_same_tables(a, b) -> None:
-    assert a.colnames == b.colnames
-    assert len(a) == len(b)
-    for name in a.colnames:
-        mask_a, mask_b = np.ma.getmaskarray(a[name]), np.ma.getmaskarray(b[name])
-        assert (mask_a == mask_b).all(), name
-        assert (np.asarray(a[name])[~mask_a] == np.asarray(b[name])[~mask_b]).all(), name
-        assert a[name].unit == b[name].unit, name
-        assert a[name].dtype == b[name].dtype, name
 
 
 # --------------------------------------------------------------------------- shipped profiles

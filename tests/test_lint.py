@@ -1,4 +1,5 @@
-"""The workflow passes `snakemake --lint` and `snakefmt --check` (the versions pinned in requirements*.txt)."""
+"""The workflow passes `snakemake --lint` and `snakefmt --check`, and the Python code `ruff check`
+(the versions pinned in requirements*.txt; ruff's rules are chosen in pyproject.toml)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ BIN = Path(sys.executable).parent
 
 def _run(*args: str) -> tuple[int, str]:
     env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
-    done = subprocess.run(args, cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+    done = subprocess.run(args, cwd=REPO, env=env, capture_output=True, text=True, timeout=300, check=False)
     return done.returncode, done.stdout + done.stderr
 
 
@@ -27,3 +28,8 @@ def test_snakemake_lint_reports_nothing():
 def test_snakefmt_leaves_every_file_unchanged():
     code, output = _run(str(BIN / "snakefmt"), "--check", "--diff", "Snakefile", "workflow/")
     assert code == 0, "snakefmt would reformat (run `snakefmt Snakefile workflow/`):\n" + output[-6000:]
+
+
+def test_ruff_reports_nothing():
+    code, output = _run(str(BIN / "ruff"), "check", "--no-cache", ".")
+    assert code == 0, "ruff check finds problems (`ruff check --fix .` fixes some):\n" + output[-6000:]

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from dimred_flow import metrics
+from dimred_flow.features import subsample
 
 
 @pytest.fixture
@@ -64,18 +65,11 @@ def test_scores_equal_sklearn_and_a_brute_force_neighbour_overlap(clustered, n_n
 
 def test_scores_on_a_subsample_use_only_its_rows(clustered):
     neighbourhoods = neighbourhoods_of(clustered, max_rows=50)
-    rows = metrics.subsample(clustered.shape[0], 50)
+    rows = subsample(clustered.shape[0], 50)
     embedding = np.random.default_rng(6).normal(size=(clustered.shape[0], 2))
     on_the_sample = neighbourhoods_of(clustered[rows])
     assert neighbourhoods.trustworthiness(embedding) == on_the_sample.trustworthiness(embedding[rows])
     assert neighbourhoods.knn_preservation(embedding) == on_the_sample.knn_preservation(embedding[rows])
-
-
-def test_subsample_is_fixed_and_seed_independent():
-    first = metrics.subsample(10_000, 2000)
-    assert first.size == 2000 and np.array_equal(first, metrics.subsample(10_000, 2000))
-    assert first[0] == 0 and first[-1] == 9_999 and np.all(np.diff(first) > 0)
-    assert np.array_equal(metrics.subsample(500, 2000), np.arange(500))
 
 
 def test_method_stability_of_a_seed_invariant_method(clustered):

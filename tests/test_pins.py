@@ -13,12 +13,20 @@ from pathlib import Path
 
 import pytest
 import yaml
-from environment_files import ENV_FILES, REPO, canonical, conda_entries, parse_conda, parse_conda_entry, parse_requirements
 
-RULE_FILES = sorted((REPO / "workflow" / "rules").glob("*.smk"))
+from environment_files import (
+    ENV_FILES,
+    REPO,
+    canonical,
+    conda_entries,
+    parse_conda,
+    parse_conda_entry,
+    parse_requirements,
+)
+from rule_programs import parsed_rules
+
 DOCKERFILE = REPO / "containers" / "Dockerfile"
 SCHEMA = REPO / "workflow" / "schemas" / "config.schema.yaml"
-ACTIONS = ("shell", "script", "run", "notebook", "wrapper", "cwl")
 
 
 def parse_dockerfile(path: Path) -> dict[str, str]:
@@ -126,32 +134,13 @@ def test_container_image_names_a_registry_scheme():
     assert schema_image().startswith("docker://"), f"use docker://{schema_image()} as the container_image default"
 
 
-def rule_blocks() -> dict[str, str]:
-    blocks = {}
-    for path in [REPO / "Snakefile", *RULE_FILES]:
-        parts = re.split(r"^((?:rule|checkpoint)\s+\w+\s*:)", path.read_text(), flags=re.MULTILINE)
-        for header, body in zip(parts[1::2], parts[2::2]):
-            body = re.split(r"^\S", body, maxsplit=1, flags=re.MULTILINE)[0]  # up to the next top-level statement
-            blocks[re.search(r"(\w+)\s*:$", header.strip()).group(1)] = body
-    return blocks
-
-
-def test_every_rule_with_an_action_has_conda_and_container():
-    blocks = rule_blocks()
-    assert len(blocks) >= 10, sorted(blocks)
-    env_names = {path.name for path in ENV_FILES}
+def test_every_rule_that_runs_something_has_an_env_file_and_the_image():
+    rules = [rule for rule in parsed_rules() if not rule.norun]
+    assert len(rules) >= 20, [rule.name for rule in rules]
     problems = []
-    for rule, body in blocks.items():
-        if not re.search(rf"^\s+(?:{'|'.join(ACTIONS)}):", body, re.MULTILINE):
-            continue  # aggregation rules (all, make_projections, combine_plots) run nothing
-        conda = re.search(r"^\s+conda:\s*\n\s+(.+)$", body, re.MULTILINE)
-        container = re.search(r"^\s+container:\s*\n\s+(.+)$", body, re.MULTILINE)
-        if not conda:
-            problems.append(f"{rule}: no conda:")
-        elif not any(name in conda.group(1) for name in env_names):
-            problems.append(f"{rule}: conda: {conda.group(1)} names no file in envs/")
-        if not container:
-            problems.append(f"{rule}: no container:")
-        elif container.group(1).strip().rstrip(",") != "CONTAINER":
-            problems.append(f"{rule}: container: {container.group(1)} is not CONTAINER (config container_image)")
+    for rule in rules:
+        if not rule.conda_env or Path(str(rule.conda_env)) not in ENV_FILES:
+            problems.append(f"{rule.name}: conda: {rule.conda_env} is no file in envs/")
+        if rule.container_img != schema_image():
+            problems.append(f"{rule.name}: container {rule.container_img} is not config container_image")
     assert not problems, problems

@@ -4,16 +4,13 @@ no rule records where the checkout lives as something its result depends on.
 
 from __future__ import annotations
 
-import os
 import shutil
-import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 import yaml
 
-from workflow_runner import REPO, SMALL_CONFIG
+from workflow_runner import REPO, SMALL_CONFIG, run_command
 
 pytestmark = pytest.mark.workflow
 
@@ -22,15 +19,8 @@ NOT_CLONED = shutil.ignore_patterns(".git", ".venv", ".cache", "results", "logs"
 
 
 def snakemake_in(checkout, *args: str) -> str:
-    done = subprocess.run(
-        [sys.executable, "-m", "snakemake", "--cores", "2", "--configfile", "config/small.yaml", *args],
-        cwd=checkout, capture_output=True, text=True, timeout=900, check=False,
-        # The jobs' `python` is this interpreter, as in every workflow test.
-        env={**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"},
-    )
-    output = done.stdout + done.stderr
-    assert done.returncode == 0, output[-6000:]
-    return output
+    command = [sys.executable, "-m", "snakemake", "--cores", "2", "--configfile", "config/small.yaml", *args]
+    return run_command(command, cwd=checkout).assert_ok().output
 
 
 def test_a_moved_copy_of_a_finished_checkout_has_nothing_to_do(tmp_path):

@@ -13,13 +13,12 @@ import re
 from pathlib import Path
 
 import nbformat
-import numpy as np
 import pytest
 from nbclient import NotebookClient
 from pypdf import PdfReader
 
-from dimred_flow.config import iteration_seeds, validate_config
 from dimred_flow.checksums import file_sha256
+from dimred_flow.config import iteration_seeds, validate_config
 from workflow_runner import REPO, run_snakemake
 
 pytestmark = pytest.mark.workflow
@@ -155,8 +154,8 @@ def test_same_config_gives_bit_identical_embeddings_and_the_same_crate(runs):
         assert path.read_bytes() == twin.read_bytes(), path.relative_to(a)
     graph_a, graph_b = entities(crate_of(a)), entities(crate_of(b))
     assert graph_a.keys() == graph_b.keys()
-    for key, entity in graph_a.items():
-        twin = graph_b[key]
+    for key, entity_a in graph_a.items():
+        entity, twin = entity_a, graph_b[key]
         if entity.get("encodingFormat") == "application/json" and entity["@type"] == "File":
             # JSON results record when the table was read: equal apart from that time.
             contents = [json.loads((run / "results" / key).read_text()) for run in (a, b)]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from dimred_flow.checksums import file_sha256
 from dimred_flow.stage_in import open_source, remote_state, stage_in
 from dimred_flow.storage import StorageError
@@ -54,7 +55,7 @@ def test_a_changed_remote_table_has_another_state(remote_table):
 def test_a_missing_table_names_source_path(remote_table, tmp_path):
     url, endpoint, environ = remote_table
     missing = url.replace("table.csv", "nothere.csv")
-    with pytest.raises(StorageError, match="does not exist .*check source.path"):
+    with pytest.raises(StorageError, match=r"does not exist .*check source\.path"):
         stage_in(open_source(missing, endpoint, environ), missing, tmp_path / "x.csv")
     assert not (tmp_path / "x.csv").exists()
 
@@ -67,6 +68,6 @@ def test_a_bucket_is_not_a_table():
 def test_rejected_token_while_staging_in(bearer_dav_server, no_webdav_credentials, tmp_path):
     (bearer_dav_server.root / "t.csv").write_bytes(TABLE)
     url = bearer_dav_server.url("t.csv")
-    with pytest.raises(StorageError, match="rejected .*oidc-token") as error:
+    with pytest.raises(StorageError, match=r"rejected .*oidc-token") as error:
         stage_in(open_source(url, None, {"BEARER_TOKEN": "stale-token-x1"}), url, tmp_path / "t.csv")
     assert "stale-token-x1" not in str(error.value) and DAV_TOKEN not in str(error.value)

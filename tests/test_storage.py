@@ -81,7 +81,7 @@ def test_unreachable_endpoint_names_the_fix(clean_environment):
     from s3_fixture import free_port
 
     storage = open_storage("s3://plots", f"http://127.0.0.1:{free_port()}", environ={"access_key": "k" * 16, "secret_key": "s" * 16})
-    with pytest.raises(StorageError, match="Cannot reach .* storage.endpoint_url"):
+    with pytest.raises(StorageError, match=r"Cannot reach .* storage\.endpoint_url"):
         check_storage(storage)
 
 

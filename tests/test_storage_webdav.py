@@ -8,6 +8,7 @@ import os
 import threading
 
 import pytest
+
 from dimred_flow.storage import (
     StorageError,
     check_storage,
@@ -136,7 +137,7 @@ def test_unreachable_server_names_the_fix(no_webdav_credentials):
     from s3_fixture import free_port
 
     storage = open_storage(f"dav://127.0.0.1:{free_port()}/x", environ={"BEARER_TOKEN": "t0k3n-unreach"})
-    with pytest.raises(StorageError, match="Cannot reach .*storage.url.*rerun") as error:
+    with pytest.raises(StorageError, match=r"Cannot reach .*storage\.url.*rerun") as error:
         check_storage(storage)
     assert "t0k3n-unreach" not in str(error.value)
 
@@ -147,7 +148,7 @@ def test_davs_is_https_and_checks_the_certificate(https_dav_server, plot, tmp_pa
     assert url.startswith("davs://")
     monkeypatch.delenv("SSL_CERT_FILE", raising=False)
     monkeypatch.delenv("SSL_CERT_DIR", raising=False)
-    with pytest.raises(StorageError, match="certificate .* not trusted.*SSL_CERT_FILE") as error:
+    with pytest.raises(StorageError, match=r"certificate .* not trusted.*SSL_CERT_FILE") as error:
         check_storage(open_storage(url, environ=server.credentials()))
     assert DAV_TOKEN not in str(error.value)
     monkeypatch.setenv("SSL_CERT_FILE", str(server.tls[0]))

@@ -14,14 +14,15 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
-from dachs_fixture import COLUMNS, CSV_PATH, N_ROWS, TABLE
+from dachs_fixture import COLUMNS, CSV_PATH, N_ROWS, TABLE, assert_same_tables
+from dimred_flow.chunks import chunk_conditions, render_chunk_query
 from dimred_flow.errors import UserError
 from dimred_flow.tables import TableError, concatenate_parquet, read_parquet, write_parquet
-from dimred_flow.tap import TapError, chunk_conditions, fetch_table, render_chunk_query
+from dimred_flow.tap import TapError, fetch_table
 
 FULL_QUERY = f"SELECT {', '.join(COLUMNS)} FROM {TABLE} ORDER BY source_id"
 CHUNK_QUERY = f"SELECT {', '.join(COLUMNS)} FROM {TABLE} WHERE {{chunk_condition}} ORDER BY source_id"
-FAST = dict(backoff=0.05)
+FAST = {"backoff": 0.05}
 
 
 def _csv_null_counts() -> dict[str, int]:
@@ -31,58 +32,16 @@ def _csv_null_counts() -> dict[str, int]:
     return {c: sum(1 for r in rows if r[c] == "") for c in COLUMNS}
 
 
-def _assert_tables_equal(a, b):
-    assert a.colnames == b.colnames
-    assert len(a) == len(b)
-    for c in a.colnames:
-        ma, mb = np.ma.getmaskarray(a[c]), np.ma.getmaskarray(b[c])
-        assert (ma == mb).all(), c
-        assert (np.asarray(a[c])[~ma] == np.asarray(b[c])[~mb]).all(), c
-        assert a[c].unit == b[c].unit, c
-
-
 # --------------------------------------------------------------------------- pure unit tests
-
-
-def test_chunk_conditions_edges_and_last_inclusive():
-    assert chunk_conditions("random_index", [0, 250, 500]) == [
-        "random_index >= 0 AND random_index < 250",
-        "random_index >= 250 AND random_index <= 500",
-    ]
-    assert chunk_conditions("ra", [0.0, 0.5, 360.0]) == [
-        "ra >= 0 AND ra < 0.5", "ra >= 0.5 AND ra <= 360"]
-    assert chunk_conditions("x", [np.int64(1), np.float64(2.25)]) == ["x >= 1 AND x <= 2.25"]
-
-
-@pytest.mark.parametrize("column, edges", [
-    ("random_index", [0]),            # one edge: no interval
-    ("random_index", [0, 10, 10]),    # not strictly increasing
-    ("random_index", [5, 1]),
-    ("random_index", [0, float("nan")]),
-    ("random_index", [0, "10"]),
-    ("x; DROP TABLE y", [0, 1]),      # not a column name
-])
-def test_chunk_conditions_rejects_bad_input(column, edges):
-    with pytest.raises(TapError):
-        chunk_conditions(column, edges)
 
 
 def test_tap_errors_are_user_errors():
     assert issubclass(TapError, UserError)
 
 
-def test_render_chunk_query():
-    q = "SELECT * FROM t WHERE {chunk_condition} AND parallax > 0"
-    assert render_chunk_query(q, "a >= 0 AND a < 1") == \
-        "SELECT * FROM t WHERE (a >= 0 AND a < 1) AND parallax > 0"
-    with pytest.raises(TapError, match=r"\{chunk_condition\}"):
-        render_chunk_query("SELECT * FROM t", "a >= 0 AND a < 1")
-
-
-@pytest.mark.parametrize("kwargs", [dict(mode="fast"), dict(on_overflow="ignore"), dict(maxrec=0),
-                                    dict(timeout=0)])
+@pytest.mark.parametrize("kwargs", [{"mode": "fast"}, {"on_overflow": "ignore"}, {"maxrec": 0}, {"timeout": 0}])
 def test_fetch_rejects_bad_arguments(kwargs):
-    args = dict(maxrec=10)
+    args = {"maxrec": 10}
     args.update(kwargs)
     with pytest.raises(TapError):
         fetch_table("http://127.0.0.1:1/tap", "SELECT 1", **args)
@@ -117,7 +76,7 @@ def test_async_fetch_matches_sync(dachs_tap_url):
     sync, _ = fetch_table(dachs_tap_url, FULL_QUERY, maxrec=5000, mode="sync")
     asyn, prov = fetch_table(dachs_tap_url, FULL_QUERY, maxrec=5000, mode="async")
     assert prov["mode"] == "async" and prov["row_count"] == N_ROWS
-    _assert_tables_equal(sync, asyn)
+    assert_same_tables(sync, asyn)
     # auto: no maxrec -> async; small maxrec -> sync
     _, p_auto = fetch_table(dachs_tap_url, FULL_QUERY, maxrec=None)
     assert p_auto["mode"] == "async" and p_auto["overflow"] is False
@@ -178,7 +137,7 @@ def test_chunked_fetch_equals_single_fetch(dachs_tap_url, tmp_path):
     concatenate_parquet(paths, out)
     merged = read_parquet(out)
     merged.sort("source_id")
-    _assert_tables_equal(full, merged)
+    assert_same_tables(full, merged)
     assert merged["xgal"].meta.get("ucd") == "pos.cartesian.x;pos.galactocentric"
 
 
@@ -195,7 +154,7 @@ def test_parquet_round_trip_keeps_units_and_nulls(dachs_tap_url, tmp_path):
         assert np.isfinite(vals).all(), c                        # ... not NaN fill values
     assert raw.schema.field("xgal").metadata[b"unit"] == b"kpc"
     back = read_parquet(path)
-    _assert_tables_equal(table, back)
+    assert_same_tables(table, back)
     assert str(back["pmra"].unit) == "mas / yr" and back["source_id"].dtype == np.int64
     assert back["mg0"].description == table["mg0"].description
     # masked values come back masked, not as zeros

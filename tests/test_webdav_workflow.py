@@ -11,6 +11,7 @@ import re
 
 import pytest
 from pypdf import PdfReader
+
 from webdav_fixture import DAV_TOKEN, running_dav_server
 from workflow_runner import run_snakemake
 
@@ -92,7 +93,7 @@ def test_the_token_appears_nowhere(runs, dav):
     """Every file of every run (logs, records, crate, Snakemake's metadata), its output and the server's files."""
     token = DAV_TOKEN.encode()
     scanned = 0
-    for workdir, run in runs.values():
+    for _, run in runs.values():
         assert DAV_TOKEN not in run.output
     for root in {workdir for workdir, _ in runs.values()} | {dav.root}:
         for path in root.rglob("*"):

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from pypdf import PdfReader
 
+from dimred_flow.methods import METHODS
 from s3_fixture import ACCESS_KEY, SECRET_KEY, free_port, running_s3_server
 from workflow_runner import run_snakemake
 
@@ -52,7 +53,7 @@ def test_one_embedding_per_method_and_iteration_and_seeds_matter(first_run):
     workdir, _ = first_run
     embeddings = {
         method: {int(re.search(r"_(\d+)\.npy$", p.name).group(1)): np.load(p) for p in (workdir / "results" / "embeddings" / method).rglob("iteration_*.npy")}
-        for method in ("umap", "pca", "tsne")
+        for method in METHODS
     }
     for method, by_iteration in embeddings.items():
         assert sorted(by_iteration) == [1, 2], method

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+
 from s3_fixture import free_port, rclone_binary
 
 DAV_TOKEN = "dimred-test-bearer-eyJ0eXAiOiJKV1Qi.pAyLoAd-6Wq.sIgNaTuRe-Rt3"

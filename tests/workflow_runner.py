@@ -26,7 +26,7 @@ class SnakemakeRun:
     returncode: int
     output: str
 
-    def assert_ok(self) -> "SnakemakeRun":
+    def assert_ok(self) -> SnakemakeRun:
         assert self.returncode == 0, self.output[-6000:]
         return self
 
@@ -57,13 +57,6 @@ def run_snakemake(
     """Snakemake with the repository's Snakefile, `workdir` as working directory and a config file there."""
     workdir.mkdir(parents=True, exist_ok=True)
     config_path = write_config(workdir, config or {})
-    bin_dir = str(Path(sys.executable).parent)
-    full_env = {
-        **os.environ,
-        "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}",
-        "NUMBA_CACHE_DIR": os.environ.get("NUMBA_CACHE_DIR", str(REPO / ".cache" / "numba")),
-        **(env or {}),
-    }
     command = [
         sys.executable, "-m", "snakemake",
         "--snakefile", str(REPO / "Snakefile"),
@@ -73,8 +66,20 @@ def run_snakemake(
         "--show-failed-logs",
         *args,
     ]
+    return run_command(command, env=env, timeout=timeout)
+
+
+def run_command(command: list[str], cwd: Path | None = None, env: dict | None = None, timeout: float = 900) -> SnakemakeRun:
+    """A Snakemake (or snakedeploy) command with this interpreter's tools first on PATH and the shared numba cache."""
+    bin_dir = str(Path(sys.executable).parent)
+    full_env = {
+        **os.environ,
+        "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}",
+        "NUMBA_CACHE_DIR": os.environ.get("NUMBA_CACHE_DIR", str(REPO / ".cache" / "numba")),
+        **(env or {}),
+    }
     try:
-        done = subprocess.run(command, env=full_env, capture_output=True, text=True, timeout=timeout)
+        done = subprocess.run(command, cwd=cwd, env=full_env, capture_output=True, text=True, timeout=timeout, check=False)
     except subprocess.TimeoutExpired as expired:
-        pytest.fail(f"snakemake did not finish in {timeout} s: {expired.stdout}")
+        pytest.fail(f"{' '.join(command[:3])} did not finish in {timeout} s: {expired.stdout}")
     return SnakemakeRun(done.returncode, done.stdout + done.stderr)

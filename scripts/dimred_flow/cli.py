@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import logging
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from dimred_flow.atomic import replaced_atomically
@@ -26,6 +28,22 @@ def run(main) -> None:
     except UserError as error:
         print(f"ERROR: {error}", file=sys.stderr)
         sys.exit(1)
+
+
+def key_value(key_type: Callable = str, value_type: Callable = str) -> Callable[[str], tuple]:
+    """An argparse `type` for KEY=VALUE arguments such as ITERATION=SEED: each becomes
+    (key_type(KEY), value_type(VALUE)), and a malformed one a usage error naming it."""
+
+    def parse(text: str) -> tuple:
+        key, separator, value = text.partition("=")
+        try:
+            if not separator:
+                raise ValueError
+            return key_type(key), value_type(value)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not KEY=VALUE with the expected types") from None
+
+    return parse
 
 
 def write_json(path: str | Path, payload: dict) -> None:

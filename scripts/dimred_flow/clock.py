@@ -7,4 +7,4 @@ import datetime as dt
 
 def utc_now() -> str:
     """The current time in UTC to the second, as ISO 8601 with a 'Z'."""
-    return dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+    return dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")

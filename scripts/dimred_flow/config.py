@@ -15,6 +15,7 @@ import jsonschema
 import yaml
 
 from dimred_flow import __version__
+from dimred_flow.chunks import ChunkError, chunk_conditions, require_placeholder
 from dimred_flow.errors import UserError
 from dimred_flow.methods import STOCHASTIC_METHODS
 
@@ -56,9 +57,8 @@ def _coerce(value, schema: dict):
             return text.lower() == "true"
         if "null" in types and text.lower() in ("null", "none", ""):
             return None
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        if types == ["string"] or types == ["string", "null"]:
-            return str(value)
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and types in (["string"], ["string", "null"]):
+        return str(value)
     return value
 
 
@@ -109,16 +109,11 @@ def _check_consistency(config: dict) -> None:
                 )
         chunks = tap["chunks"]
         if chunks:
-            edges = chunks["edges"]
-            if any(b <= a for a, b in zip(edges, edges[1:])):
-                raise ConfigError(
-                    "Invalid configuration: source.tap.chunks.edges must increase strictly."
-                )
-            if "{chunk_condition}" not in tap["query"]:
-                raise ConfigError(
-                    "Invalid configuration: source.tap.chunks is set, so source.tap.query must "
-                    "contain the placeholder {chunk_condition} (e.g. 'WHERE {chunk_condition}')."
-                )
+            try:
+                chunk_conditions(chunks["column"], chunks["edges"])
+                require_placeholder(tap["query"])
+            except ChunkError as error:
+                raise ConfigError(f"Invalid configuration: {error}.") from None
 
 
 def iteration_seed(base_seed: int, iteration: int) -> int:

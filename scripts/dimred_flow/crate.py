@@ -15,6 +15,7 @@ import subprocess
 from importlib import metadata
 from pathlib import Path
 
+from dimred_flow import __version__
 from dimred_flow.checksums import file_sha256
 
 RO_CRATE = "https://w3id.org/ro/crate/1.1"
@@ -166,6 +167,7 @@ def build_run_crate(
         "name": "dimred-flow",
         "programmingLanguage": {"@id": SNAKEMAKE_LANGUAGE},
         "url": str(Path(repo).resolve() / "Snakefile"),
+        "softwareVersion": __version__,
     }
     if git:
         workflow.update(version=git["commit"], gitDirty=git["dirty"])

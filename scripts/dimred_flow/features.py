@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from dimred_flow.atomic import replaced_atomically
 from dimred_flow.errors import UserError
 
 # astropy costs ~0.5 s to import: jobs that only load the prepared features never pay it.
@@ -22,6 +23,13 @@ DERIVATIONS = {
     "galactocentric_xyz": ("ra", "dec", "parallax"),
     "absolute_g_magnitude": ("phot_g_mean_mag", "parallax"),
 }
+
+
+def subsample(n_rows: int, max_rows: int) -> np.ndarray:
+    """Indices of at most `max_rows` evenly spaced rows: deterministic and independent of every seed."""
+    if n_rows <= max_rows:
+        return np.arange(n_rows)
+    return np.linspace(0, n_rows - 1, max_rows).round().astype(int)
 
 
 def _as_float(table: Table, name: str) -> np.ndarray:
@@ -84,14 +92,15 @@ class PreparedFeatures:
     summary: dict
 
     def save(self, path) -> None:
-        np.savez(
-            path,
-            matrix=self.matrix,
-            feature_names=np.array(self.feature_names),
-            row_ids=self.row_ids,
-            colour_values=self.colour_values,
-            colour_meta=np.array([self.colour_name, self.colour_unit, str(self.colour_is_label)]),
-        )
+        with replaced_atomically(path) as partial:
+            np.savez(
+                partial,
+                matrix=self.matrix,
+                feature_names=np.array(self.feature_names),
+                row_ids=self.row_ids,
+                colour_values=self.colour_values,
+                colour_meta=np.array([self.colour_name, self.colour_unit, str(self.colour_is_label)]),
+            )
 
 
 def load_features(path) -> PreparedFeatures:
@@ -140,9 +149,8 @@ def prepare_features(
             f"Only {kept.size} of {len(table)} rows have every feature ({', '.join(features)}); "
             "at least 10 are needed. Choose features with fewer missing values."
         )
-    if max_rows is not None and kept.size > max_rows:
-        # Evenly spaced rows: deterministic and independent of every seed.
-        kept = kept[np.linspace(0, kept.size - 1, max_rows).round().astype(int)]
+    if max_rows is not None:
+        kept = kept[subsample(kept.size, max_rows)]
     matrix = matrix[kept]
     means, stds = matrix.mean(axis=0), matrix.std(axis=0)
     if standardize:

@@ -16,19 +16,13 @@ import itertools
 import numpy as np
 
 from dimred_flow.errors import UserError
+from dimred_flow.features import subsample
 
 DIGITS = 6
 
 
 class MetricsError(UserError, ValueError):
     """Embeddings that cannot be compared (wrong shapes, too few rows)."""
-
-
-def subsample(n_rows: int, max_rows: int) -> np.ndarray:
-    """Evenly spaced row indices: deterministic and independent of every seed."""
-    if n_rows <= max_rows:
-        return np.arange(n_rows)
-    return np.linspace(0, n_rows - 1, max_rows).round().astype(int)
 
 
 def usable_neighbours(n_rows: int, n_neighbors: int) -> int:

@@ -10,6 +10,7 @@ import nbformat
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 from dimred_flow.atomic import replaced_atomically
+from dimred_flow.methods import METHODS
 
 SETUP = '''\
 import json
@@ -53,9 +54,9 @@ if embeddings and features_path.exists():
     codes = np.unique(colour, return_inverse=True)[1] if is_label == "True" else colour.astype(float)
     print(f"standardised features: {matrix.shape[0]:,} rows x {matrix.shape[1]} columns; colour: {colour_name}")
     iterations = sorted(seeds)
-    figure, axes = plt.subplots(len(iterations), 3, figsize=(13, 4 * len(iterations)), squeeze=False)
+    figure, axes = plt.subplots(len(iterations), len(RUN["methods"]), figsize=(13, 4 * len(iterations)), squeeze=False)
     for row, iteration in zip(axes, iterations):
-        for axis, method in zip(row, ("umap", "pca", "tsne")):
+        for axis, method in zip(row, RUN["methods"]):
             points = embeddings.get((method, iteration))
             if points is not None:
                 axis.scatter(points[:, 0], points[:, 1], c=codes, s=3, cmap="viridis", linewidths=0)
@@ -92,6 +93,7 @@ plt.show()'''
 
 def build_notebook(run: dict, notebook_path: Path, workdir: Path) -> nbformat.NotebookNode:
     """`run`: paths relative to `workdir` (table, features, stability, plots, embeddings) and seeds."""
+    run = {**run, "methods": list(METHODS)}  # the order of the plots' columns
     parents = len(Path(os.path.relpath(Path(notebook_path).parent, workdir)).parts)
     cells = [
         new_markdown_cell(

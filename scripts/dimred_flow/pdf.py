@@ -11,18 +11,21 @@ from pypdf import PdfReader, PdfWriter
 from dimred_flow.atomic import replaced_atomically
 
 
-def _png_page(path: Path) -> PdfReader:
+def _png_page(path: Path, dpi: int) -> PdfReader:
     buffer = io.BytesIO()
     with Image.open(path) as image:
-        image.convert("RGB").save(buffer, format="PDF", resolution=110.0)
+        image.convert("RGB").save(buffer, format="PDF", resolution=float(dpi))
     buffer.seek(0)
     return PdfReader(buffer)
 
 
-def merge_plots(pages: list[tuple[Path, str]], out_path: Path, extra_pdfs: list[tuple[Path, str]] = ()) -> None:
-    """`pages`: (png, outline title) in order; `extra_pdfs`: (pdf, outline title) appended after them."""
+def merge_plots(
+    pages: list[tuple[Path, str]], out_path: Path, *, dpi: int, extra_pdfs: list[tuple[Path, str]] = ()
+) -> None:
+    """`pages`: (png, outline title) in order, drawn at `dpi` (the plots' own, so that a page has the
+    figure's size); `extra_pdfs`: (pdf, outline title) appended after them."""
     writer = PdfWriter()
-    sources = [(_png_page(png), title) for png, title in pages]
+    sources = [(_png_page(png, dpi), title) for png, title in pages]
     sources += [(PdfReader(pdf), title) for pdf, title in extra_pdfs]
     for source, title in sources:
         first_page = len(writer.pages)

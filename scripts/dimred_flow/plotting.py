@@ -7,11 +7,12 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
 
 from dimred_flow.atomic import replaced_atomically
-from dimred_flow.features import PreparedFeatures  # noqa: E402
+from dimred_flow.features import PreparedFeatures
+from dimred_flow.methods import METHODS
 
 TSNE_LABELS = {"opentsne": "t-SNE (openTSNE, random init)", "sklearn": "t-SNE (sklearn Barnes-Hut, random init)"}
 
@@ -69,13 +70,13 @@ def plot_projections(
         "pca": "PCA (seed-invariant)",
         "tsne": f"{TSNE_LABELS[tsne_implementation]} (seed {seed})",
     }
-    figure, axes = plt.subplots(1, 3, figsize=(18, 6), layout="constrained")
+    figure, axes = plt.subplots(1, len(METHODS), figsize=(6 * len(METHODS), 6), layout="constrained")
     # Large tables: smaller, more transparent points keep the density readable.
     n_points = len(colours)
     size = point_size * min(1.0, 20000 / max(n_points, 1)) ** 0.5
     alpha = 0.8 if n_points < 20000 else 0.4
     limits = (0, len(categories) - 1) if categories else (np.nanmin(colours), np.nanmax(colours))
-    for axis, method in zip(axes, ("umap", "pca", "tsne")):
+    for axis, method in zip(axes, METHODS):
         embedding = embeddings[method]
         scatter = axis.scatter(
             embedding[:, 0],

@@ -85,11 +85,11 @@ class NeighbourGraph:
             np.savez(partial, indices=self.indices, distances=self.distances)
 
     @classmethod
-    def load(cls, path: Path) -> "NeighbourGraph":
+    def load(cls, path: Path) -> NeighbourGraph:
         with np.load(path) as stored:
             return cls(indices=stored["indices"], distances=stored["distances"])
 
-    def nearest(self, k: int) -> "NeighbourGraph":
+    def nearest(self, k: int) -> NeighbourGraph:
         if k > self.indices.shape[1]:
             raise ValueError(f"the graph holds {self.indices.shape[1]} neighbours per row, {k} were asked for")
         return NeighbourGraph(self.indices[:, :k], self.distances[:, :k])

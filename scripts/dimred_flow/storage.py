@@ -10,6 +10,7 @@ Credentials come from the environment only and never appear in a message.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import uuid
@@ -229,10 +230,8 @@ def _put_atomically(storage: Storage, local_path: Path, key: str) -> None:
     except Exception:
         # Best effort: a broken WebDAV PUT may leave a partial file; a lost server keeps it until the
         # next run's storage check sweeps it (sweep_incoming).
-        try:
+        with contextlib.suppress(Exception):  # the upload's own error is the one to report
             storage.fs.rm_file(temporary)
-        except Exception:  # noqa: BLE001, S110 - the upload's own error is the one to report
-            pass
         raise
     try:
         storage.fs.makedirs(key.rsplit("/", 1)[0], exist_ok=True)

@@ -1,10 +1,9 @@
 """Fetch tables from a TAP service (sync or async) with retries and overflow checks.
 
-Public API (used by the workflow's fetch rules; the Parquet I/O is in dimred_flow.tables):
+Public API (used by the workflow's fetch rules; the Parquet I/O is in dimred_flow.tables, the
+chunks' conditions in dimred_flow.chunks):
 
     fetch_table(url, query, maxrec=..., mode="auto", ...) -> (astropy Table, provenance dict)
-    chunk_conditions(column, edges) -> ["col >= a AND col < b", ...]
-    render_chunk_query(query, condition) -> query with '{chunk_condition}' substituted
     fetch_chunk(url, query, condition, ...) -> fetch_table for one chunk (may be empty)
     combine_chunk_provenance(chunks) -> provenance of the concatenated table
 
@@ -20,6 +19,7 @@ attempt (so at most ``retries + 1`` attempts), with exponential backoff
 """
 from __future__ import annotations
 
+import contextlib
 import re
 import socket
 import time
@@ -27,19 +27,16 @@ import warnings
 
 import requests
 
+from dimred_flow.chunks import render_chunk_query
 from dimred_flow.clock import utc_now
 from dimred_flow.errors import UserError
 
 __all__ = [
     "TapError",
-    "fetch_table",
-    "chunk_conditions",
-    "render_chunk_query",
-    "fetch_chunk",
     "combine_chunk_provenance",
+    "fetch_chunk",
+    "fetch_table",
 ]
-
-CHUNK_PLACEHOLDER = "{chunk_condition}"
 
 # connect phase of a request never waits longer than this (the read phase may
 # use all the remaining time), so an unreachable host is retried within the deadline
@@ -81,12 +78,11 @@ class _DeadlineSession(requests.Session):
     def __init__(self) -> None:
         super().__init__()
         self.deadline: float | None = None
-        try:
+        # Cosmetic only: pyvo's user agent, in the pyvo versions that have one.
+        with contextlib.suppress(ImportError):
             from pyvo.utils.http import USER_AGENT  # type: ignore
 
             self.headers["User-Agent"] = "dimred-flow " + USER_AGENT
-        except Exception:  # pragma: no cover - cosmetic only
-            pass
 
     def remaining(self) -> float:
         if self.deadline is None:
@@ -232,8 +228,8 @@ def _run_async(service, session: _DeadlineSession, query: str, maxrec: int | Non
                 if job.phase in ("PENDING", "QUEUED", "EXECUTING", "RUN"):
                     job.abort()
                 job.delete()
-        except Exception:
-            pass  # cleanup is best effort; the service expires jobs itself
+        except Exception:  # noqa: BLE001, S110 - cleanup is best effort; the service expires jobs itself
+            pass
         finally:
             session.deadline = saved
 
@@ -366,60 +362,6 @@ def fetch_table(url: str, query: str, *, maxrec: int | None, mode: str = "auto",
         "attempts": attempts,
     }
     return table, provenance
-
-
-_IDENT = re.compile(r'^(?:[A-Za-z_][A-Za-z0-9_]*|"[^"]+")(?:\.(?:[A-Za-z_][A-Za-z0-9_]*|"[^"]+"))*$')
-
-
-def _adql_number(v) -> str:
-    if isinstance(v, bool):
-        raise TapError(f"chunk edge {v!r} is not a number")
-    try:
-        import numpy as np
-
-        if isinstance(v, np.integer):
-            v = int(v)
-        elif isinstance(v, np.floating):
-            v = float(v)
-    except ImportError:  # pragma: no cover
-        pass
-    if isinstance(v, int):
-        return str(v)
-    if isinstance(v, float):
-        if v != v or v in (float("inf"), float("-inf")):
-            raise TapError(f"chunk edge {v!r} is not a finite number")
-        return str(int(v)) if v.is_integer() and abs(v) < 1e15 else repr(v)
-    raise TapError(f"chunk edge {v!r} is not a number")
-
-
-def chunk_conditions(column: str, edges: list) -> list[str]:
-    """ADQL conditions ``col >= a AND col < b`` for consecutive edges; the last one is
-    ``col >= a AND col <= b`` (inclusive of the upper edge)."""
-    if not isinstance(column, str) or not _IDENT.match(column.strip()):
-        raise TapError(f"chunk column {column!r} is not a valid ADQL column name")
-    column = column.strip()
-    edges = list(edges)
-    if len(edges) < 2:
-        raise TapError(f"chunk edges need at least two values, got {edges!r}")
-    lits = [_adql_number(e) for e in edges]
-    for a, b in zip(edges, edges[1:]):
-        if not b > a:
-            raise TapError(f"chunk edges must be strictly increasing, got {edges!r}")
-    out = []
-    for i in range(len(edges) - 1):
-        op = "<=" if i == len(edges) - 2 else "<"
-        out.append(f"{column} >= {lits[i]} AND {column} {op} {lits[i + 1]}")
-    return out
-
-
-def render_chunk_query(query: str, condition: str) -> str:
-    """Substitute the placeholder ``{chunk_condition}`` in ``query`` with ``(condition)``."""
-    if CHUNK_PLACEHOLDER not in query:
-        raise TapError(
-            f"chunked fetch needs the placeholder {CHUNK_PLACEHOLDER} in the ADQL query "
-            "(config key source.tap.query), e.g. '... WHERE {chunk_condition} AND parallax > 0'"
-        )
-    return query.replace(CHUNK_PLACEHOLDER, f"({condition})")
 
 
 def fetch_chunk(url: str, query: str, condition: str, **options):

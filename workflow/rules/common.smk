@@ -7,7 +7,10 @@ from pathlib import Path
 from snakemake import __version__ as SNAKEMAKE_VERSION
 from snakemake.exceptions import WorkflowError
 
-sys.path.insert(0, str(Path(workflow.basedir) / "scripts"))
+# The workflow's own files are found from this file's directory, workflow/rules/: loaded as a
+# module (README: "Use it in your own repository"), workflow.basedir is the user's directory.
+REPO = Path(workflow.current_basedir).parents[1]
+sys.path.insert(0, str(REPO / "scripts"))
 
 from dimred_flow.config import (  # noqa: E402
     ConfigError,
@@ -17,6 +20,8 @@ from dimred_flow.config import (  # noqa: E402
     plot_fingerprint,
     validate_config,
 )
+from dimred_flow.chunks import chunk_conditions  # noqa: E402
+from dimred_flow.methods import METHODS  # noqa: E402
 
 try:
     config.update(validate_config(config))
@@ -25,8 +30,8 @@ except ConfigError as error:
 
 # Programs are Path params: Snakemake records only plain values (str, int, ...) as a rerun trigger,
 # and where the checkout lives is no part of a result, so a moved checkout reruns nothing.
-SCRIPTS = Path(workflow.basedir) / "scripts"
-ENVS = str(Path(workflow.basedir) / "envs")
+SCRIPTS = REPO / "scripts"
+ENVS = str(REPO / "envs")
 USER_FOLDER = str(config["user_folder"])
 N_TEST = int(config["n_test"])
 ITERATIONS = list(range(1, N_TEST + 1))
@@ -104,14 +109,16 @@ def source_table():
     return "results/data/tap_table.parquet"
 
 
+def source_provenance():
+    """Where the source table came from, written beside it."""
+    return str(Path(source_table()).with_suffix(".json"))
+
+
 def tap_chunk_conditions():
     """The ADQL condition of each chunk, by chunk number from 1; empty without source.tap.chunks."""
     chunks = config["source"]["tap"]["chunks"]
     if not chunks:
         return {}
-    # Imported here: only a chunked fetch needs the TAP module (and its requests import) at parse time.
-    from dimred_flow.tap import chunk_conditions
-
     return dict(enumerate(chunk_conditions(chunks["column"], chunks["edges"]), start=1))
 
 
@@ -133,7 +140,7 @@ def tap_options(wildcards):
 
 
 def source_file():
-    """A relative source path is looked up in the working directory, then in the repository;
+    """A relative source path is looked up in the working directory, then in the workflow's repository;
     a remote one is read from its staged-in copy.
     """
     if SOURCE_URL:
@@ -141,7 +148,7 @@ def source_file():
     path = Path(config["source"]["path"])
     if path.is_absolute() or path.exists():
         return str(path)
-    return str(Path(workflow.basedir) / path)
+    return str(REPO / path)
 
 
 def batch_dir(method, iteration):
@@ -192,9 +199,9 @@ def staged_plots(wildcards):
     ]
 
 
-# Settings of the seed-stability metrics: k for the neighbour metrics, and the size of the fixed
-# subsample they are computed on. Part of the metrics' fingerprint.
-STABILITY = {"n_neighbors": 10, "max_rows": 2000}
+# Settings of the seed-stability metrics (config key stability): k for the neighbour metrics, and
+# the size of the fixed subsample they are computed on. Part of the metrics' fingerprint.
+STABILITY = config["stability"]
 STABILITY_FINGERPRINT = hashlib.sha256(
     json.dumps(
         {"plots": [FINGERPRINTS[i] for i in ITERATIONS], "metrics": STABILITY},
@@ -225,7 +232,7 @@ def local_data(wildcards=None):
     table = source_table()
     return [
         table,
-        table.replace(".parquet", ".json"),
+        source_provenance(),
         "results/data/features.npz",
         "results/data/features.json",
     ]
@@ -256,6 +263,8 @@ def cancel_rescheduling_timers():
     """Snakemake's job-rate limiter arms a 1 s non-daemon timer at every scheduling pass; once the
     run has succeeded nothing is left to schedule, but the last timer kept the process alive for up
     to a second after 'Elapsed time' (measured: a whole run at 1,000 rows 14.0 s, 13.0 s without it).
+    The timer is found by the private method that arms it: tests/test_snakemake_internals.py fails
+    when a Snakemake upgrade renames it.
     """
     import threading
 

@@ -11,8 +11,6 @@ rule import_table:
         "results/benchmarks/import_table.tsv"
     conda:
         f"{ENVS}/fetch.yaml"
-    container:
-        CONTAINER
     threads: 1
     resources:
         **memory(2000),
@@ -25,46 +23,9 @@ rule import_table:
         " --table {output.table} --provenance {output.provenance} 2> {log}"
 
 
-rule prepare_features:
-    input:
-        table=source_table(),
-    output:
-        features="results/data/features.npz",
-        summary="results/data/features.json",
-    log:
-        "logs/prepare_features.log",
-    benchmark:
-        "results/benchmarks/prepare_features.tsv"
-    conda:
-        f"{ENVS}/reduce.yaml"
-    container:
-        CONTAINER
-    threads: 1
-    resources:
-        **memory(4000),
-        runtime=15,
-    params:
-        script=SCRIPTS / "prepare_features.py",
-        features=" ".join(config["features"]),
-        derive=" ".join(config["derive"]),
-        # A flag only when set: '{params...:q}' of an empty string is no argument at all.
-        label_column=(
-            f"--label-column {shlex.quote(config['label_column'])}"
-            if config["label_column"]
-            else ""
-        ),
-        color_by=config["color_by"],
-        standardize="--standardize" if config["standardize"] else "--no-standardize",
-        max_rows=int(config["max_rows"] or 0),
-    shell:
-        "python {params.script} --table {input.table}"
-        " --features {params.features} --derive {params.derive}"
-        " {params.label_column} --color-by {params.color_by:q}"
-        " {params.standardize} --max-rows {params.max_rows}"
-        " --out {output.features} --summary {output.summary} 2> {log}"
-
-
 TAP_CHUNKS = tap_chunk_conditions()
+
+
 # Minutes: source.tap.timeout bounds the whole fetch, retries included; the rest is for writing.
 TAP_RUNTIME = int(float(config["source"]["tap"]["timeout"]) // 60) + 10
 
@@ -81,8 +42,6 @@ rule fetch_tap_table:
         "results/benchmarks/fetch_tap_table.tsv"
     conda:
         f"{ENVS}/fetch.yaml"
-    container:
-        CONTAINER
     threads: 1
     resources:
         **memory(4000),
@@ -108,8 +67,6 @@ rule fetch_tap_chunk:
         k=r"[0-9]+",
     conda:
         f"{ENVS}/fetch.yaml"
-    container:
-        CONTAINER
     threads: 1
     resources:
         **memory(4000),
@@ -138,8 +95,6 @@ rule concatenate_tap_chunks:
         "results/benchmarks/concatenate_tap_chunks.tsv"
     conda:
         f"{ENVS}/fetch.yaml"
-    container:
-        CONTAINER
     threads: 1
     resources:
         **memory(2000),

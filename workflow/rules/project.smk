@@ -1,3 +1,40 @@
+rule prepare_features:
+    input:
+        table=source_table(),
+    output:
+        features="results/data/features.npz",
+        summary="results/data/features.json",
+    log:
+        "logs/prepare_features.log",
+    benchmark:
+        "results/benchmarks/prepare_features.tsv"
+    conda:
+        f"{ENVS}/reduce.yaml"
+    threads: 1
+    resources:
+        **memory(4000),
+        runtime=15,
+    params:
+        script=SCRIPTS / "prepare_features.py",
+        features=" ".join(config["features"]),
+        derive=" ".join(config["derive"]),
+        # A flag only when set: '{params...:q}' of an empty string is no argument at all.
+        label_column=(
+            f"--label-column {shlex.quote(config['label_column'])}"
+            if config["label_column"]
+            else ""
+        ),
+        color_by=config["color_by"],
+        standardize="--standardize" if config["standardize"] else "--no-standardize",
+        max_rows=int(config["max_rows"] or 0),
+    shell:
+        "python {params.script} --table {input.table}"
+        " --features {params.features} --derive {params.derive}"
+        " {params.label_column} --color-by {params.color_by:q}"
+        " {params.standardize} --max-rows {params.max_rows}"
+        " --out {output.features} --summary {output.summary} 2> {log}"
+
+
 rule compute_neighbour_graph:
     input:
         features="results/data/features.npz",
@@ -9,8 +46,6 @@ rule compute_neighbour_graph:
         "results/benchmarks/compute_neighbour_graph.tsv"
     conda:
         f"{ENVS}/reduce.yaml"
-    container:
-        CONTAINER
     # Every later projection waits for the graph, so it may take two cores: the exact search
     # (below 50,000 rows) spreads over them; Annoy (above) stays on one, as its trees depend
     # on the thread count.
@@ -43,8 +78,6 @@ rule compute_tsne_affinities:
     priority: 20
     conda:
         f"{ENVS}/reduce.yaml"
-    container:
-        CONTAINER
     threads: 1
     resources:
         **memory(4000),
@@ -73,8 +106,6 @@ rule project_umap:
     priority: 10
     conda:
         f"{ENVS}/reduce.yaml"
-    container:
-        CONTAINER
     # umap-learn runs single-threaded once a random_state is set.
     threads: 1
     resources:
@@ -105,8 +136,6 @@ rule project_pca:
     priority: 30
     conda:
         f"{ENVS}/reduce.yaml"
-    container:
-        CONTAINER
     threads: 1
     resources:
         **memory(2000),
@@ -137,8 +166,6 @@ rule project_tsne:
     priority: BATCH_PRIORITY
     conda:
         f"{ENVS}/reduce.yaml"
-    container:
-        CONTAINER
     threads: 1
     resources:
         **memory(4000),
@@ -176,8 +203,6 @@ rule plot_projections:
         "results/benchmarks/plot_projections/iteration_{iteration}.tsv"
     conda:
         f"{ENVS}/plot.yaml"
-    container:
-        CONTAINER
     threads: 1
     resources:
         **memory(2000),
@@ -196,3 +221,42 @@ rule plot_projections:
         " --iteration {wildcards.iteration} --n-test {params.n_test} --seed {params.seed}"
         " --tsne-implementation {params.tsne_implementation}"
         " --dpi {params.dpi} --point-size {params.point_size} --out {output.plot} 2> {log}"
+
+
+# Seed-stability metrics: computed where the embeddings are, staged beside the plots, and
+# downloaded (never recomputed) by a run whose plots and metrics are already in storage.
+rule compute_stability_metrics:
+    input:
+        features="results/data/features.npz",
+        provenance=source_provenance(),
+        umap=all_batch_dirs("umap"),
+        pca=all_batch_dirs("pca"),
+        tsne=all_batch_dirs("tsne"),
+    output:
+        metrics="results/metrics/stability.json",
+    log:
+        "logs/compute_stability_metrics.log",
+    benchmark:
+        "results/benchmarks/compute_stability_metrics.tsv"
+    # Ready with the last plots, but its chain to the PDF (table page, merge) is the longer one.
+    priority: 5
+    conda:
+        f"{ENVS}/plot.yaml"
+    threads: 1
+    resources:
+        **memory(4000),
+        runtime=30,
+    params:
+        script=SCRIPTS / "compute_stability_metrics.py",
+        iterations=" ".join(str(i) for i in ITERATIONS),
+        seeds=" ".join(str(SEEDS[i]) for i in ITERATIONS),
+        n_neighbors=STABILITY["n_neighbors"],
+        max_rows=STABILITY["max_rows"],
+        fingerprint=STABILITY_FINGERPRINT,
+    shell:
+        "python {params.script} --features {input.features}"
+        " --umap {input.umap} --pca {input.pca} --tsne {input.tsne}"
+        " --iterations {params.iterations} --seeds {params.seeds}"
+        " --n-neighbors {params.n_neighbors} --max-rows {params.max_rows}"
+        " --fingerprint {params.fingerprint} --source-provenance {input.provenance}"
+        " --out {output.metrics} 2> {log}"

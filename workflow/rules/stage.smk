@@ -10,8 +10,6 @@ rule stage_in_table:
         "results/benchmarks/stage_in_table.tsv"
     conda:
         f"{ENVS}/stage.yaml"
-    container:
-        CONTAINER
     threads: 1
     resources:
         **memory(1000),
@@ -37,8 +35,6 @@ checkpoint list_stored_plots:
         f"results/benchmarks/list_stored_plots/{USER_FOLDER}.tsv"
     conda:
         f"{ENVS}/stage.yaml"
-    container:
-        CONTAINER
     threads: 1
     resources:
         **memory(1000),
@@ -65,8 +61,6 @@ rule upload_plot:
         f"results/benchmarks/upload_plot/{USER_FOLDER}/iteration_{{iteration}}.tsv"
     conda:
         f"{ENVS}/stage.yaml"
-    container:
-        CONTAINER
     threads: 1
     resources:
         **memory(1000),
@@ -93,8 +87,6 @@ rule download_plot:
         f"results/benchmarks/download_plot/{USER_FOLDER}/iteration_{{iteration}}.tsv"
     conda:
         f"{ENVS}/stage.yaml"
-    container:
-        CONTAINER
     threads: 1
     resources:
         **memory(1000),
@@ -107,9 +99,79 @@ rule download_plot:
         " --iteration {wildcards.iteration} --inventory {input.inventory} --out {output.plot} 2> {log}"
 
 
-# The seed's first stage: compute the plots and metrics that storage lacks and upload them.
-rule make_projections:
+checkpoint list_stored_stability:
     input:
-        plots=staged_plots,
-        stability=staged_stability,
-    localrule: True
+        # After the storage check of list_stored_plots, which fails fast with the clearer message.
+        inventory=f"{STAGING}/inventory.json",
+    output:
+        inventory=f"{STAGING}/stability_inventory.json",
+    log:
+        f"logs/list_stored_stability/{USER_FOLDER}.log",
+    benchmark:
+        f"results/benchmarks/list_stored_stability/{USER_FOLDER}.tsv"
+    conda:
+        f"{ENVS}/stage.yaml"
+    threads: 1
+    resources:
+        **memory(1000),
+        runtime=10,
+    params:
+        script=SCRIPTS / "list_stored_stability.py",
+        storage=storage_args(),
+        fingerprint=STABILITY_FINGERPRINT,
+    shell:
+        "python {params.script} {params.storage}"
+        " --fingerprint {params.fingerprint} --out {output.inventory} 2> {log}"
+
+
+rule download_stability_metrics:
+    input:
+        inventory=f"{STAGING}/stability_inventory.json",
+    output:
+        metrics=f"{STAGING}/downloaded/stability.json",
+    log:
+        f"logs/download_stability_metrics/{USER_FOLDER}.log",
+    benchmark:
+        f"results/benchmarks/download_stability_metrics/{USER_FOLDER}.tsv"
+    conda:
+        f"{ENVS}/stage.yaml"
+    threads: 1
+    resources:
+        **memory(1000),
+        runtime=10,
+    params:
+        script=SCRIPTS / "download_stability_metrics.py",
+        storage=storage_args(),
+    shell:
+        "python {params.script} {params.storage}"
+        " --inventory {input.inventory} --out {output.metrics} 2> {log}"
+
+
+rule upload_report_file:
+    input:
+        file=lambda wc: RUN_FILES[wc.name],
+        # The PDF goes up after the crate is written: the crate's rule wall times then never
+        # depend on whether this upload happened to finish first.
+        after=lambda wc: (
+            ["results/ro-crate-metadata.json"] if wc.name == "merged_plots.pdf" else []
+        ),
+    output:
+        staged=f"{STAGING}/uploaded/{{name}}",
+    log:
+        f"logs/upload_report_file/{USER_FOLDER}/{{name}}.log",
+    benchmark:
+        f"results/benchmarks/upload_report_file/{USER_FOLDER}/{{name}}.tsv"
+    wildcard_constraints:
+        name="|".join(name.replace(".", r"\.") for name in RUN_FILES),
+    conda:
+        f"{ENVS}/stage.yaml"
+    threads: 1
+    resources:
+        **memory(1000),
+        runtime=10,
+    params:
+        script=SCRIPTS / "upload_report_file.py",
+        storage=storage_args(),
+    shell:
+        "python {params.script} {params.storage}"
+        " --file {input.file} --staged-copy {output.staged} 2> {log}"

@@ -43,7 +43,7 @@ def _filled(col) -> tuple[np.ndarray, np.ndarray]:
 
 def build(fits_path: Path) -> list[dict]:
     import astropy.units as u
-    from astropy.coordinates import SkyCoord, Galactocentric, galactocentric_frame_defaults
+    from astropy.coordinates import Galactocentric, SkyCoord, galactocentric_frame_defaults
     from astropy.table import Table
 
     with warnings.catch_warnings():

@@ -8,11 +8,11 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.pyplot as plt
 
 from dimred_flow.atomic import replaced_atomically
-from dimred_flow.methods import METHODS  # noqa: E402
-from dimred_flow.plotting import TSNE_LABELS  # noqa: E402
+from dimred_flow.methods import METHODS
+from dimred_flow.plotting import TSNE_LABELS
 
 COLUMNS = (
     "Method",
@@ -98,4 +98,5 @@ def write_stability_html(metrics: dict, tsne_implementation: str, out_path: Path
         f"<tbody>{body}</tbody></table><p>{html.escape(_footnote(metrics))}</p>"
         f"<p>Seeds (iteration: seed): {html.escape(seeds)}</p></body></html>\n"
     )
-    Path(out_path).write_text(document)
+    with replaced_atomically(out_path) as partial:
+        partial.write_text(document)
