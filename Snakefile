@@ -57,6 +57,7 @@ rule combine_plots:
     input:
         pdf="results/merged_plots.pdf",
         crate=f"{STAGING}/uploaded/ro-crate-metadata.json",
+        staged_pdf=f"{STAGING}/uploaded/merged_plots.pdf",
     localrule: True
 
 

@@ -16,7 +16,7 @@ from dimred_flow.errors import UserError
 def setup_logging(name: str) -> logging.Logger:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s", stream=sys.stderr)
     # botocore logs request details (and at DEBUG, signed headers); keep it quiet.
-    for noisy in ("botocore", "aiobotocore", "s3fs", "urllib3", "numba", "matplotlib"):
+    for noisy in ("botocore", "aiobotocore", "s3fs", "urllib3", "httpx", "httpcore", "webdav4", "numba", "matplotlib"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     return logging.getLogger(name)
 

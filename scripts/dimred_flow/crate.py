@@ -35,6 +35,7 @@ PACKAGES = {
     "matplotlib": "matplotlib",
     "pypdf": "pypdf",
     "s3fs": "s3fs",
+    "webdav4": "webdav4",
 }
 SECRET_KEY = re.compile(r"(secret|password|token|access_key|credential)", re.IGNORECASE)
 FORMATS = {

@@ -6,7 +6,7 @@ from dimred_flow.storage import Storage, open_storage
 
 
 def add_storage_arguments(parser) -> None:
-    parser.add_argument("--storage", required=True, help="s3://bucket/prefix or a local directory")
+    parser.add_argument("--storage", required=True, help="s3://bucket/prefix, davs://host/path or a local directory")
     parser.add_argument("--endpoint-url", default="", help="S3 endpoint of a non-AWS object store")
     parser.add_argument("--user-folder", required=True)
 

@@ -1,4 +1,5 @@
-"""Plot staging through fsspec: s3fs for 's3://' URLs, the local filesystem otherwise.
+"""Plot staging through fsspec: s3fs for 's3://' URLs, webdav4 for 'davs://' (HTTPS) and 'dav://' (HTTP)
+URLs (dCache, Storage4PUNCH), the local filesystem otherwise.
 
 Layout under the storage root, per user folder:
     {root}/{user_folder}/projections_comparison_{i}.png        the plot
@@ -9,13 +10,16 @@ Credentials come from the environment only and never appear in a message.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import uuid
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import fsspec
+from fsspec.implementations.local import LocalFileSystem
 
 from dimred_flow.atomic import replaced_atomically
 from dimred_flow.checksums import bytes_sha256, file_sha256
@@ -23,6 +27,12 @@ from dimred_flow.errors import UserError
 
 CREDENTIAL_VARIABLES = (("access_key", "secret_key"), ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"))
 INCOMING = ".incoming"
+STALE_INCOMING_SECONDS = 3600
+WEBDAV_SCHEMES = ("davs://", "dav://")
+S3_CREDENTIALS_HINT = (
+    "check access_key and secret_key (or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY) and the bucket's permissions"
+)
+S3_REACH_HINT = "check storage.endpoint_url and that the object store is running"
 
 
 class StorageError(UserError, RuntimeError):
@@ -34,6 +44,12 @@ class Storage:
     fs: fsspec.AbstractFileSystem
     root: str
     description: str
+    credentials_hint: str = S3_CREDENTIALS_HINT
+    reach_hint: str = S3_REACH_HINT
+
+    @property
+    def is_webdav(self) -> bool:
+        return type(self.fs).__name__ == "WebdavFileSystem"
 
     def key(self, user_folder: str, name: str) -> str:
         return f"{self.root}/{user_folder}/{name}"
@@ -65,6 +81,11 @@ def credentials_from_environment(environ=os.environ) -> tuple[str, str]:
 
 
 def open_storage(url: str, endpoint_url: str | None = None, environ=os.environ) -> Storage:
+    if url.startswith(WEBDAV_SCHEMES):
+        from dimred_flow.webdav import credentials_hint, open_webdav
+
+        fs, root, where = open_webdav(url, environ)
+        return Storage(fs, root, where, credentials_hint(fs), "check storage.url and that the WebDAV server is up")
     if url.startswith("s3://"):
         import s3fs
 
@@ -81,7 +102,9 @@ def open_storage(url: str, endpoint_url: str | None = None, environ=os.environ) 
         where = f"{url} at {endpoint_url}" if endpoint_url else url
         return Storage(fs, url[len("s3://") :].rstrip("/"), where)
     if "://" in url and not url.startswith("file://"):
-        raise StorageError(f"Unsupported storage URL {url!r}: use 's3://bucket/prefix' or a local directory.")
+        raise StorageError(
+            f"Unsupported storage URL {url!r}: use 's3://bucket/prefix', 'davs://host[:port]/path' or a local directory."
+        )
     root = Path(url.removeprefix("file://")).resolve()
     return Storage(fsspec.filesystem("file"), root.as_posix(), f"local directory {root}")
 
@@ -91,28 +114,53 @@ def _explain(storage: Storage, error: Exception, action: str) -> StorageError:
     text = f"{type(error).__name__}: {error}"
     lowered = text.lower()
     if isinstance(error, PermissionError) or any(
-        word in lowered for word in ("accessdenied", "invalidaccesskeyid", "signaturedoesnotmatch", "forbidden")
+        word in lowered
+        for word in (
+            "accessdenied", "invalidaccesskeyid", "signaturedoesnotmatch", "forbidden", "unauthorized",
+            "received 401", "received 403",
+        )
     ):
         return StorageError(
-            f"{storage.description} rejected the credentials while trying to {action}: check access_key and "
-            "secret_key (or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY) and the bucket's permissions."
+            f"{storage.description} rejected the credentials while trying to {action}: {storage.credentials_hint}."
         )
     if "nosuchbucket" in lowered or "bucket does not exist" in lowered:
         return StorageError(
             f"The bucket of {storage.description} does not exist: create it, or set storage.create_bucket: true."
         )
-    if any(word in lowered for word in ("connect", "endpoint", "timed out", "timeout", "unreachable")):
+    if "certificate_verify_failed" in lowered or "certificate verify failed" in lowered:
+        return StorageError(
+            f"The server certificate of {storage.description} is not trusted while trying to {action}: set "
+            "SSL_CERT_FILE to the CA bundle that signed it (or SSL_CERT_DIR, e.g. /etc/grid-security/certificates)."
+        )
+    transport = type(error).__name__ in (
+        "ReadError", "WriteError", "RemoteProtocolError", "ConnectError", "ReadTimeout", "WriteTimeout",
+        "ConnectTimeout", "PoolTimeout", "ProtocolError", "NetworkError",
+    ) or isinstance(error, (ConnectionError, TimeoutError))
+    if transport or any(
+        word in lowered for word in ("connect", "endpoint", "timed out", "timeout", "unreachable", "broken pipe")
+    ):
         return StorageError(
             f"Cannot reach {storage.description} while trying to {action} ({type(error).__name__}): "
-            "check storage.endpoint_url and that the object store is running, then rerun; finished work is kept."
+            f"{storage.reach_hint}, then rerun; finished work is kept."
         )
     return StorageError(f"Storage failure while trying to {action} on {storage.description}: {text}")
 
 
 def check_storage(storage: Storage, create_bucket: bool = False) -> None:
     """Fail fast, before any compute, when the storage is unreachable, missing or refuses us."""
-    if isinstance(storage.fs, fsspec.implementations.local.LocalFileSystem):
+    if isinstance(storage.fs, LocalFileSystem):
         storage.fs.makedirs(storage.root, exist_ok=True)
+        return
+    if storage.is_webdav:
+        # Listing, unlike exists(), raises on a refused token; a missing folder is created, as a local one is.
+        try:
+            try:
+                storage.fs.ls(storage.root, detail=False)
+            except FileNotFoundError:
+                storage.fs.makedirs(storage.root, exist_ok=True)
+            sweep_incoming(storage)
+        except Exception as error:  # noqa: BLE001
+            raise _explain(storage, error, "list the storage") from None
         return
     bucket = storage.root.split("/")[0]
     try:
@@ -151,14 +199,48 @@ def list_stored_plots(storage: Storage, user_folder: str, fingerprints: dict[int
     return stored
 
 
+def sweep_incoming(storage: Storage, older_than: float = STALE_INCOMING_SECONDS) -> list[str]:
+    """Remove uploads left in the WebDAV upload area by a server or connection lost mid-upload.
+
+    An S3 upload that breaks leaves no object; a WebDAV PUT that breaks may leave its partial file
+    under {root}/.incoming/. Each run's storage check removes those older than `older_than` seconds
+    (younger ones may belong to a run still uploading). Returns the removed paths.
+    """
+    folder = f"{storage.root}/{INCOMING}"
+    try:
+        entries = storage.fs.ls(folder, detail=True)
+    except FileNotFoundError:
+        return []
+    now = datetime.now(UTC)
+    removed = []
+    for entry in entries:
+        modified = entry.get("modified")
+        if entry.get("type") == "file" and modified and (now - modified).total_seconds() >= older_than:
+            storage.fs.rm_file(entry["name"])
+            removed.append(entry["name"])
+    return removed
+
+
 def _put_atomically(storage: Storage, local_path: Path, key: str) -> None:
     """Upload to a temporary key and move it into place: the final key never holds a partial object."""
     temporary = f"{storage.root}/{INCOMING}/{uuid.uuid4().hex}-{Path(key).name}"
     storage.fs.makedirs(f"{storage.root}/{INCOMING}", exist_ok=True)
-    storage.fs.put_file(str(local_path), temporary)
+    try:
+        storage.fs.put_file(str(local_path), temporary)
+    except Exception:
+        # Best effort: a broken WebDAV PUT may leave a partial file; a lost server keeps it until the
+        # next run's storage check sweeps it (sweep_incoming).
+        with contextlib.suppress(Exception):  # the upload's own error is the one to report
+            storage.fs.rm_file(temporary)
+        raise
     try:
         storage.fs.makedirs(key.rsplit("/", 1)[0], exist_ok=True)
-        storage.fs.mv(temporary, key)
+        if storage.is_webdav:
+            from dimred_flow.webdav import move
+
+            move(storage.fs, temporary, key)
+        else:
+            storage.fs.mv(temporary, key)
     finally:
         if storage.fs.exists(temporary):
             storage.fs.rm(temporary)
@@ -172,10 +254,17 @@ def upload_file(storage: Storage, user_folder: str, local_path: Path, name: str)
     try:
         _put_atomically(storage, local_path, key)
         info = storage.fs.info(key)
-        stored = storage.fs.cat_file(key)
+        matches = None
+        if storage.is_webdav:
+            from dimred_flow.webdav import webdav_digest_matches
+
+            matches = webdav_digest_matches(storage.fs, key, local_path)  # dCache answers Want-Digest
+        receipt["verified_by"] = "server digest" if matches is not None else "download and sha256"
+        if matches is None:
+            matches = bytes_sha256(storage.fs.cat_file(key)) == receipt["sha256"]
     except Exception as error:  # noqa: BLE001
         raise _explain(storage, error, f"upload {key}") from None
-    if info["size"] != receipt["size"] or bytes_sha256(stored) != receipt["sha256"]:
+    if info["size"] != receipt["size"] or not matches:
         raise StorageError(f"Upload of {key} does not match the local file in storage; rerun to retry.")
     return receipt
 

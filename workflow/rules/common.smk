@@ -36,9 +36,44 @@ USER_FOLDER = str(config["user_folder"])
 N_TEST = int(config["n_test"])
 ITERATIONS = list(range(1, N_TEST + 1))
 SEEDS = iteration_seeds(config)
-FINGERPRINTS = {i: plot_fingerprint(config, i) for i in ITERATIONS}
 STAGING = f"results/staging/{USER_FOLDER}"
 STORAGE = config["storage"]
+# Stage in: a source.path on S3 or WebDAV is copied to STAGED_SOURCE by stage_in_table.
+SOURCE_URL = (
+    config["source"]["path"]
+    if config["source"]["kind"] == "file"
+    and config["source"]["path"].startswith(("s3://", "davs://", "dav://"))
+    else None
+)
+SOURCE_ENDPOINT = config["source"]["endpoint_url"] or STORAGE["endpoint_url"]
+STAGED_SOURCE = "results/data/staged/" + (
+    Path(SOURCE_URL).name if SOURCE_URL else "none"
+)
+STAGED_SOURCE_RECORD = "results/data/staged_source.json"
+
+
+def remote_source_state():
+    """Size and ETag of a remote source table, read when the workflow starts: part of the plots'
+    fingerprint and a param of stage_in_table, so a changed remote table is staged in again and
+    everything that depends on it recomputed.
+    """
+    # Imported here: only a remote source needs fsspec and the storage clients at parse time.
+    from dimred_flow.stage_in import open_source, remote_state
+    from dimred_flow.storage import StorageError
+
+    try:
+        return remote_state(open_source(SOURCE_URL, SOURCE_ENDPOINT), SOURCE_URL)
+    except StorageError as error:
+        raise WorkflowError(str(error)) from None
+
+
+SOURCE_STATE = remote_source_state() if SOURCE_URL else None
+FINGERPRINTED_CONFIG = (
+    {**config, "source": {**config["source"], "remote": SOURCE_STATE}}
+    if SOURCE_URL
+    else config
+)
+FINGERPRINTS = {i: plot_fingerprint(FINGERPRINTED_CONFIG, i) for i in ITERATIONS}
 TSNE = config["methods"]["tsne"]
 CONTAINER = config["container_image"]
 
@@ -105,7 +140,11 @@ def tap_options(wildcards):
 
 
 def source_file():
-    """A relative source path is looked up in the working directory, then in the workflow's repository."""
+    """A relative source path is looked up in the working directory, then in the workflow's repository;
+    a remote one is read from its staged-in copy.
+    """
+    if SOURCE_URL:
+        return STAGED_SOURCE
     path = Path(config["source"]["path"])
     if path.is_absolute() or path.exists():
         return str(path)
@@ -244,6 +283,7 @@ onsuccess:
 RUN_FILES = {
     "stability.json": "results/metrics/stability.json",
     "ro-crate-metadata.json": "results/ro-crate-metadata.json",
+    "merged_plots.pdf": "results/merged_plots.pdf",
 }
 
 
@@ -267,6 +307,7 @@ def final_outputs():
     return [
         "results/merged_plots.pdf",
         f"{STAGING}/uploaded/ro-crate-metadata.json",
+        f"{STAGING}/uploaded/merged_plots.pdf",
         f"results/{USER_FOLDER}/explore.ipynb",
         "results/report/plots",
     ]

@@ -1,6 +1,7 @@
 rule import_table:
     input:
         source=source_file(),
+        origin=[STAGED_SOURCE_RECORD] if SOURCE_URL else [],
     output:
         table="results/data/file_table.parquet",
         provenance="results/data/file_table.json",
@@ -16,8 +17,9 @@ rule import_table:
         runtime=10,
     params:
         script=SCRIPTS / "import_table.py",
+        origin=f"--origin {STAGED_SOURCE_RECORD}" if SOURCE_URL else "",
     shell:
-        "python {params.script} --source {input.source:q}"
+        "python {params.script} --source {input.source:q} {params.origin}"
         " --table {output.table} --provenance {output.provenance} 2> {log}"
 
 
