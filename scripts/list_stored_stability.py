@@ -6,7 +6,7 @@ from pathlib import Path
 
 from dimred_flow.cli import run, setup_logging, write_json
 from dimred_flow.staging_cli import add_storage_arguments, storage_from_arguments
-from dimred_flow.stored_files import find_stored_stability
+from dimred_flow.stored_stability import find_stored_stability
 
 
 def main() -> None:

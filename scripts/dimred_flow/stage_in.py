@@ -14,7 +14,7 @@ from pathlib import Path
 from dimred_flow.atomic import replaced_atomically
 from dimred_flow.checksums import file_sha256
 from dimred_flow.clock import utc_now
-from dimred_flow.storage import WEBDAV_SCHEMES, Storage, StorageError, _explain, open_storage
+from dimred_flow.storage import WEBDAV_SCHEMES, Storage, StorageError, open_storage, storage_error
 
 REMOTE_SCHEMES = ("s3://", *WEBDAV_SCHEMES)
 
@@ -52,7 +52,7 @@ def remote_state(storage: Storage, url: str) -> dict:
             f"The input table {url} does not exist on {storage.description}: check source.path."
         ) from None
     except Exception as error:  # noqa: BLE001 - every backend failure becomes one clear message
-        raise _explain(storage, error, f"read the input table {url}") from None
+        raise storage_error(storage, error, f"read the input table {url}") from None
     if info.get("type") == "directory":
         raise StorageError(f"source.path {url} is a folder, not a table: give the table's full URL.")
     return {"size": int(info["size"]), "etag": _etag(info)}
@@ -74,7 +74,7 @@ def stage_in(storage: Storage, url: str, destination: Path) -> dict:
         except StorageError:
             raise
         except Exception as error:  # noqa: BLE001
-            raise _explain(storage, error, f"download the input table {url}") from None
+            raise storage_error(storage, error, f"download the input table {url}") from None
         size = partial.stat().st_size
         if size != state["size"] or after != state:
             raise StorageError(

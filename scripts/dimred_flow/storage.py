@@ -109,7 +109,7 @@ def open_storage(url: str, endpoint_url: str | None = None, environ=os.environ) 
     return Storage(fsspec.filesystem("file"), root.as_posix(), f"local directory {root}")
 
 
-def _explain(storage: Storage, error: Exception, action: str) -> StorageError:
+def storage_error(storage: Storage, error: Exception, action: str) -> StorageError:
     """Translate an fsspec/s3fs/botocore failure into one sentence with the fix."""
     text = f"{type(error).__name__}: {error}"
     lowered = text.lower()
@@ -160,7 +160,7 @@ def check_storage(storage: Storage, create_bucket: bool = False) -> None:
                 storage.fs.makedirs(storage.root, exist_ok=True)
             sweep_incoming(storage)
         except Exception as error:  # noqa: BLE001
-            raise _explain(storage, error, "list the storage") from None
+            raise storage_error(storage, error, "list the storage") from None
         return
     bucket = storage.root.split("/")[0]
     try:
@@ -175,9 +175,9 @@ def check_storage(storage: Storage, create_bucket: bool = False) -> None:
         try:
             storage.fs.mkdir(bucket)
         except Exception as error:  # noqa: BLE001
-            raise _explain(storage, error, f"create the bucket '{bucket}'") from None
+            raise storage_error(storage, error, f"create the bucket '{bucket}'") from None
     except Exception as error:  # noqa: BLE001 - every backend failure becomes one clear message
-        raise _explain(storage, error, "list the storage") from None
+        raise storage_error(storage, error, "list the storage") from None
 
 
 def list_stored_plots(storage: Storage, user_folder: str, fingerprints: dict[int, str]) -> dict[int, dict]:
@@ -195,7 +195,7 @@ def list_stored_plots(storage: Storage, user_folder: str, fingerprints: dict[int
             if record.get("fingerprint") == fingerprint:
                 stored[iteration] = record
     except Exception as error:  # noqa: BLE001
-        raise _explain(storage, error, f"list {user_folder}/") from None
+        raise storage_error(storage, error, f"list {user_folder}/") from None
     return stored
 
 
@@ -263,7 +263,7 @@ def upload_file(storage: Storage, user_folder: str, local_path: Path, name: str)
         if matches is None:
             matches = bytes_sha256(storage.fs.cat_file(key)) == receipt["sha256"]
     except Exception as error:  # noqa: BLE001
-        raise _explain(storage, error, f"upload {key}") from None
+        raise storage_error(storage, error, f"upload {key}") from None
     if info["size"] != receipt["size"] or not matches:
         raise StorageError(f"Upload of {key} does not match the local file in storage; rerun to retry.")
     return receipt
@@ -275,7 +275,7 @@ def download_file(storage: Storage, key: str, destination: Path, sha256: str) ->
         try:
             storage.fs.get_file(key, str(partial))
         except Exception as error:  # noqa: BLE001
-            raise _explain(storage, error, f"download {key}") from None
+            raise storage_error(storage, error, f"download {key}") from None
         actual = file_sha256(partial)
         if actual != sha256:
             raise StorageError(

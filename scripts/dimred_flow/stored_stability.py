@@ -1,4 +1,4 @@
-"""Run-level files staged beside the plots: {root}/{user_folder}/stability.json and ro-crate-metadata.json.
+"""The stored seed-stability metrics, {root}/{user_folder}/stability.json, and whether they can be reused.
 
 stability.json carries its own fingerprint (plot fingerprints of every iteration plus the metric
 settings), so a stored copy is reused only for exactly the same embeddings and settings.
@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 
 from dimred_flow.checksums import bytes_sha256
-from dimred_flow.storage import Storage, _explain
+from dimred_flow.storage import Storage, storage_error
 
 STABILITY_NAME = "stability.json"
 
@@ -22,7 +22,7 @@ def find_stored_stability(storage: Storage, user_folder: str, fingerprint: str) 
             return None
         data = storage.fs.cat_file(key)
     except Exception as error:  # noqa: BLE001 - every backend failure becomes one clear message
-        raise _explain(storage, error, f"read {key}") from None
+        raise storage_error(storage, error, f"read {key}") from None
     try:
         stored_fingerprint = json.loads(data).get("fingerprint")
     except (ValueError, AttributeError):
