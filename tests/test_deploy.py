@@ -134,7 +134,8 @@ def test_snakedeploy_deployment_runs_to_the_merged_pdf(release, tmp_path):
     assert {path.name for path in (deployment / "workflow").iterdir()} == {"Snakefile"}
     run = _snakemake(deployment)
     assert "rule all:" in run.output or "localrule all:" in run.output, run.output[-3000:]
-    _assert_run_in(deployment, {"workflow", "config", "profiles"}, release)
+    # snakedeploy copies the workflow's config/, profiles/ and LICENSE for the user's repository.
+    _assert_run_in(deployment, {"workflow", "config", "profiles", "LICENSE"}, release)
 
 
 def test_snakemake_7_dry_runs_the_deployment(reana_client, release, tmp_path):  # noqa: F811
@@ -160,4 +161,5 @@ def test_slurm_profile_runs_the_deployment(release, tmp_path):
         remote, local = _rules_run(run.output)
         assert stage in local and stage not in remote, (remote, local)
     assert "merge_pdf" in remote, remote
-    _assert_run_in(deployment, {"workflow", "config", "profiles"}, release)
+    # snakedeploy copies the workflow's config/, profiles/ and LICENSE for the user's repository.
+    _assert_run_in(deployment, {"workflow", "config", "profiles", "LICENSE"}, release)
