@@ -85,15 +85,22 @@ class S3Server:
 
 
 @contextlib.contextmanager
-def running_s3_server(tmp_path_factory):
-    """A started S3 server with one bucket 'plots', stopped on exit."""
-    server = S3Server(root=tmp_path_factory.mktemp("s3"), port=free_port())
-    server.make_bucket("plots")
+def started(server):
+    """A test server started for the block and stopped after it, whatever happens inside."""
     server.start()
     try:
         yield server
     finally:
         server.stop()
+
+
+@contextlib.contextmanager
+def running_s3_server(tmp_path_factory):
+    """A started S3 server with one bucket 'plots', stopped on exit."""
+    server = S3Server(root=tmp_path_factory.mktemp("s3"), port=free_port())
+    server.make_bucket("plots")
+    with started(server):
+        yield server
 
 
 @pytest.fixture

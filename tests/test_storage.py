@@ -15,6 +15,7 @@ from dimred_flow.storage import (
     upload_plot,
 )
 from s3_fixture import ACCESS_KEY
+from storage_checks import assert_plot_round_trip
 
 
 @pytest.fixture
@@ -33,15 +34,7 @@ def storage(request, tmp_path, clean_environment):
 
 
 def test_round_trip_and_inventory(storage, plot, tmp_path):
-    check_storage(storage)
-    record = upload_plot(storage, "alice", 1, plot, {"fingerprint": "f1", "seed": 11, "iteration": 1})
-    assert record["size"] == plot.stat().st_size
-    assert list_stored_plots(storage, "alice", {1: "f1", 2: "f2"}).keys() == {1}
-    assert list_stored_plots(storage, "alice", {1: "other"}) == {}
-    assert list_stored_plots(storage, "bob", {1: "f1"}) == {}
-    out = tmp_path / "back.png"
-    download_plot(storage, "alice", 1, out, record)
-    assert out.read_bytes() == plot.read_bytes()
+    assert_plot_round_trip(storage, plot, tmp_path)
 
 
 def test_users_never_touch_each_others_objects(storage, plot):

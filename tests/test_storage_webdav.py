@@ -21,6 +21,7 @@ from dimred_flow.storage import (
 )
 from dimred_flow.webdav import discover_bearer_token, split_webdav_url, webdav_auth
 from fault_proxy import DroppingProxy
+from storage_checks import assert_plot_round_trip
 from webdav_fixture import DAV_PASSWORD, DAV_TOKEN
 
 
@@ -38,15 +39,8 @@ def plot(tmp_path):
 
 def test_round_trip_inventory_and_layout(dav_server, plot, tmp_path):
     storage = open_storage(dav_server.url(), environ=dav_server.credentials())
-    check_storage(storage)
-    record = upload_plot(storage, "alice", 1, plot, {"fingerprint": "f1", "seed": 11, "iteration": 1})
-    assert record["size"] == plot.stat().st_size and record["key"] == "dcache/dimred/alice/projections_comparison_1.png"
-    assert list_stored_plots(storage, "alice", {1: "f1", 2: "f2"}).keys() == {1}
-    assert list_stored_plots(storage, "alice", {1: "other"}) == {}
-    assert list_stored_plots(storage, "bob", {1: "f1"}) == {}
-    out = tmp_path / "back.png"
-    download_plot(storage, "alice", 1, out, record)
-    assert out.read_bytes() == plot.read_bytes()
+    record = assert_plot_round_trip(storage, plot, tmp_path)
+    assert record["key"] == "dcache/dimred/alice/projections_comparison_1.png"
     # The same layout as S3: the plot and its record, nothing left in the upload area.
     assert dav_server.files("dcache/dimred") == ["alice/projections_comparison_1.json", "alice/projections_comparison_1.png"]
     stored = json.loads((dav_server.root / "dcache/dimred/alice/projections_comparison_1.json").read_text())

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from s3_fixture import free_port, rclone_binary
+from s3_fixture import free_port, rclone_binary, started
 
 DAV_TOKEN = "dimred-test-bearer-eyJ0eXAiOiJKV1Qi.pAyLoAd-6Wq.sIgNaTuRe-Rt3"
 DAV_USER = "dimred-dav-user"
@@ -74,13 +74,10 @@ class DavServer:
 
 
 @contextlib.contextmanager
-def running_dav_server(tmp_path_factory, auth: str):
-    server = DavServer(root=tmp_path_factory.mktemp(f"dav-{auth}"), port=free_port(), auth=auth)
-    server.start()
-    try:
+def running_dav_server(tmp_path_factory, auth: str, tls: tuple[Path, Path] | None = None):
+    server = DavServer(root=tmp_path_factory.mktemp(f"dav-{auth}"), port=free_port(), auth=auth, tls=tls)
+    with started(server):
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture
@@ -111,13 +108,9 @@ def self_signed_certificate(folder: Path) -> tuple[Path, Path]:
 @pytest.fixture
 def https_dav_server(tmp_path_factory):
     """The bearer-token server over HTTPS, with a self-signed certificate (its file: server.tls[0])."""
-    server = DavServer(root=tmp_path_factory.mktemp("dav-https"), port=free_port(), auth="bearer",
-                       tls=self_signed_certificate(tmp_path_factory.mktemp("tls")))
-    server.start()
-    try:
+    tls = self_signed_certificate(tmp_path_factory.mktemp("tls"))
+    with running_dav_server(tmp_path_factory, "bearer", tls) as server:
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture
