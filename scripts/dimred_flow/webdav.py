@@ -23,7 +23,8 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from dimred_flow.storage import WEBDAV_SCHEMES, StorageError  # noqa: F401 - re-exported
+from dimred_flow.checksums import file_sha256
+from dimred_flow.storage import StorageError
 
 BASIC_VARIABLES = ("WEBDAV_USERNAME", "WEBDAV_PASSWORD")
 TOKEN_HELP = (
@@ -166,14 +167,16 @@ def server_digest(fs, path: str) -> dict[str, str]:
 
 
 def local_digest(path: Path, algorithm: str) -> str | None:
-    """`path`'s digest in the form a Digest header carries it; None for an algorithm we do not check."""
-    data = Path(path).read_bytes()
+    """`path`'s digest in the form a Digest header carries it; None for an algorithm we do not check.
+    Read in blocks: a staged-in table may be larger than memory should hold."""
     if algorithm == "sha-256":
-        import hashlib
-
-        return base64.b64encode(hashlib.sha256(data).digest()).decode()
+        return base64.b64encode(bytes.fromhex(file_sha256(path))).decode()
     if algorithm == "adler32":
-        return f"{zlib.adler32(data) & 0xFFFFFFFF:08x}"
+        checksum = 1  # adler32's initial value
+        with open(path, "rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                checksum = zlib.adler32(block, checksum)
+        return f"{checksum & 0xFFFFFFFF:08x}"
     return None
 
 
