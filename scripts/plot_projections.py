@@ -22,6 +22,7 @@ def main() -> None:
     parser.add_argument("--tsne-implementation", required=True)
     parser.add_argument("--dpi", required=True, type=int)
     parser.add_argument("--point-size", required=True, type=float)
+    parser.add_argument("--density-above-rows", required=True, type=int)
     parser.add_argument("--out", required=True, type=Path)
     args = parser.parse_args()
     log = setup_logging("plot_projections")
@@ -37,6 +38,7 @@ def main() -> None:
         out_path=args.out,
         dpi=args.dpi,
         point_size=args.point_size,
+        density_above_rows=args.density_above_rows,
     )
     log.info("wrote %s", args.out)
 

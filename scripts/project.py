@@ -21,9 +21,12 @@ def main() -> None:
     umap = methods.add_parser("umap", parents=[common])
     umap.add_argument("--n-neighbors", required=True, type=int)
     umap.add_argument("--min-dist", required=True, type=float)
-    umap.add_argument("--graph", required=True, type=Path, help="neighbour graph from compute_neighbour_graph")
     methods.add_parser("pca", parents=[common])
     tsne = methods.add_parser("tsne", parents=[common])
+    for fitted_method in (umap, tsne):
+        fitted_method.add_argument(
+            "--graph", required=True, type=Path, help="neighbour graph from compute_neighbour_graph"
+        )
     tsne.add_argument("--implementation", required=True, choices=["opentsne", "sklearn"])
     tsne.add_argument("--affinities", type=Path, help="precomputed affinities (openTSNE)")
     tsne.add_argument("--perplexity", required=True, type=float)
@@ -33,8 +36,8 @@ def main() -> None:
     log = setup_logging(f"project_{args.method}")
 
     matrix = load_features(args.features).matrix
+    graph = None if args.method == "pca" else projections.NeighbourGraph.load(args.graph)
     if args.method == "umap":
-        graph = projections.NeighbourGraph.load(args.graph)
         fit = partial(projections.fit_umap, matrix, n_neighbors=args.n_neighbors, min_dist=args.min_dist, graph=graph)
     elif args.method == "pca":
         embedding = projections.fit_pca(matrix)
@@ -45,10 +48,15 @@ def main() -> None:
         if args.affinities is None:
             parser.error("--affinities is required with --implementation opentsne")
         affinities = scipy.sparse.load_npz(args.affinities)
-        fit = partial(projections.fit_tsne_opentsne, affinities, n_iter=args.n_iter, threads=args.threads)
+        fit = partial(
+            projections.fit_tsne_opentsne, affinities, n_iter=args.n_iter, threads=args.threads, graph=graph
+        )
     else:
-        fit = partial(projections.fit_tsne_sklearn, matrix, perplexity=args.perplexity, n_iter=args.n_iter)
-    log.info("%s: %d rows, iterations %s", args.method, matrix.shape[0], args.iterations)
+        fit = partial(
+            projections.fit_tsne_sklearn, matrix, perplexity=args.perplexity, n_iter=args.n_iter, graph=graph
+        )
+    fitted = matrix.shape[0] if graph is None else graph.fitted(matrix).shape[0]
+    log.info("%s: %d rows (%d fitted), iterations %s", args.method, matrix.shape[0], fitted, args.iterations)
     projections.run_batch(fit, args.iterations, args.seeds, args.out_dir, log=log.info)
 
 

@@ -19,11 +19,6 @@ def graph(clustered):
     return projections.neighbour_graph(clustered, 30, seed=5)
 
 
-def annoy_graph(matrix, k, seed):
-    """The search large tables get (Annoy), forced on a small one."""
-    return projections.neighbour_graph(matrix, k, seed=seed, exact_below=0)
-
-
 def exact_neighbours(matrix, k):
     distances = np.linalg.norm(matrix[:, None, :] - matrix[None, :, :], axis=2)
     np.fill_diagonal(distances, np.inf)
@@ -51,16 +46,18 @@ def test_small_tables_get_the_exact_neighbours(clustered, graph):
     np.testing.assert_array_equal(graph.indices, exact_neighbours(clustered, 30))
 
 
-def test_exact_search_works_across_blocks_and_with_every_other_row_as_neighbour():
-    matrix = np.random.default_rng(2).normal(size=(projections.EXACT_SEARCH_BLOCK_ROWS + 37, 3))
-    graph = projections.neighbour_graph(matrix, 12, seed=0)
-    np.testing.assert_array_equal(graph.indices, exact_neighbours(matrix, 12))
+def test_every_other_row_can_be_a_neighbour_and_duplicates_never_list_a_row_as_its_own():
+    matrix = np.random.default_rng(2).normal(size=(300, 3))
     everyone = projections.neighbour_graph(matrix[:9], 8, seed=0)
     assert sorted(everyone.indices[0]) == list(range(1, 9))
+    duplicated = np.vstack([matrix[:1]] * 6 + [matrix[1:40]])
+    graph = projections.neighbour_graph(duplicated, 4, seed=0)
+    assert not (graph.indices == np.arange(duplicated.shape[0])[:, None]).any()
+    assert (graph.distances[:5] == 0).all()
 
 
-def test_exact_search_gives_the_same_graph_on_any_number_of_threads():
-    matrix = np.random.default_rng(3).normal(size=(3 * projections.EXACT_SEARCH_BLOCK_ROWS + 5, 6))
+def test_the_search_gives_the_same_graph_on_any_number_of_threads():
+    matrix = np.random.default_rng(3).normal(size=(800, 6))
     one = projections.neighbour_graph(matrix, 10, seed=0, threads=1)
     three = projections.neighbour_graph(matrix, 10, seed=0, threads=3)
     np.testing.assert_array_equal(one.indices, three.indices)
@@ -68,13 +65,66 @@ def test_exact_search_gives_the_same_graph_on_any_number_of_threads():
     np.testing.assert_array_equal(one.indices, exact_neighbours(matrix, 10))
 
 
-def test_large_tables_get_annoy_which_finds_the_true_neighbours_reproducibly(clustered):
-    graph = annoy_graph(clustered, 30, seed=5)
-    check_graph_shape_order_and_distances(clustered, graph, 30)
-    exact = exact_neighbours(clustered, 30)
-    recall = np.mean([len(set(a) & set(b)) / 30 for a, b in zip(graph.indices, exact)])
-    assert recall > 0.95
-    np.testing.assert_array_equal(graph.indices, annoy_graph(clustered, 30, seed=5).indices)
+@pytest.fixture(scope="module")
+def large():
+    """A table larger than its fit_rows: 6,000 rows in four clusters, 1,500 of them fitted."""
+    rng = np.random.default_rng(12)
+    centres = rng.normal(scale=8, size=(4, 8))
+    matrix = np.vstack([centre + rng.normal(size=(1500, 8)) for centre in centres]).astype(np.float32)
+    return matrix, projections.neighbour_graph(matrix, 30, seed=4, fit_rows=1500, placement_neighbors=15)
+
+
+def test_a_larger_table_is_searched_on_a_fixed_subsample_and_its_other_rows_among_it(large, tmp_path):
+    matrix, graph = large
+    assert graph.subsampled and graph.fitted_rows.size == 1500
+    assert (np.diff(graph.fitted_rows) > 0).all()
+    again = projections.neighbour_graph(matrix, 30, seed=4, fit_rows=1500)
+    np.testing.assert_array_equal(graph.fitted_rows, again.fitted_rows)
+    fitted = graph.fitted(matrix)
+    check_graph_shape_order_and_distances(fitted, graph, 30)
+    np.testing.assert_array_equal(graph.indices, exact_neighbours(fitted, 30))
+    others = graph.other_rows(matrix.shape[0])
+    assert others.size == 4500 and not np.isin(others, graph.fitted_rows).any()
+    assert graph.placement_indices.shape == (4500, 15)
+    to_fitted = np.linalg.norm(matrix[others][:, None, :] - fitted[None, :, :], axis=2)
+    np.testing.assert_array_equal(graph.placement_indices, np.argsort(to_fitted, axis=1, kind="stable")[:, :15])
+    path = tmp_path / "graph.npz"
+    graph.save(path)
+    loaded = projections.NeighbourGraph.load(path)
+    for name in ("indices", "distances", "fitted_rows", "placement_indices", "placement_distances"):
+        np.testing.assert_array_equal(getattr(loaded, name), getattr(graph, name))
+    assert loaded.nearest(10).fitted_rows is loaded.fitted_rows
+
+
+def test_an_embedding_of_the_fitted_rows_is_completed_in_table_order(large):
+    matrix, graph = large
+    fitted_embedding = graph.fitted(matrix)[:, :2].copy()
+    whole = graph.whole(fitted_embedding, graph.placed_by_median(fitted_embedding))
+    assert whole.shape == (6000, 2)
+    np.testing.assert_array_equal(whole[graph.fitted_rows], fitted_embedding)
+    others = graph.other_rows(6000)
+    # A placed row sits at its nearest fitted rows' median: near its own coordinates here.
+    assert np.median(np.abs(whole[others] - matrix[others, :2])) < 1.0
+
+
+@pytest.mark.parametrize("method", ["umap", "tsne"])
+def test_fitting_a_subsample_and_placing_the_rest_keeps_the_quality_of_a_full_fit(large, method):
+    """The large-table path, at a size a unit test affords: trustworthiness within 0.01 of a fit of
+    every row, on a fixed subsample of rows that are mostly placed ones; reproducible per seed."""
+    matrix, subsampled = large
+    full = projections.neighbour_graph(matrix, 30, seed=4)
+    if method == "umap":
+        def fit(graph, seed):
+            return projections.fit_umap(matrix, seed, n_neighbors=15, min_dist=0.1, graph=graph)
+    else:
+        def fit(graph, seed):
+            affinities = projections.tsne_affinities(graph, perplexity=10, threads=1)
+            return projections.fit_tsne_opentsne(affinities, seed, n_iter=250, threads=1, graph=graph)
+    placed = fit(subsampled, 7)
+    assert placed.shape == (6000, 2) and placed.dtype == np.float32 and np.isfinite(placed).all()
+    np.testing.assert_array_equal(placed, fit(subsampled, 7))
+    neighbourhoods = metrics.FeatureNeighbourhoods(matrix, n_neighbors=10, max_rows=600)
+    assert neighbourhoods.trustworthiness(placed) == pytest.approx(neighbourhoods.trustworthiness(fit(full, 7)), abs=0.01)
 
 
 def test_graph_round_trips(graph, tmp_path):
@@ -92,18 +142,13 @@ def test_nearest_refuses_more_neighbours_than_the_graph_holds(graph):
         graph.nearest(31)
 
 
-@pytest.mark.parametrize("search", ["exact", "annoy"])
-def test_affinities_from_the_graph_equal_opentsne_searching_itself(clustered, search):
+def test_affinities_from_the_graph_equal_opentsne_searching_itself(clustered):
     """Sharing the graph changes nothing for t-SNE: the same search gives the same affinities."""
     from openTSNE.affinity import PerplexityBasedNN
-    from openTSNE.nearest_neighbors import Annoy, Sklearn
+    from openTSNE.nearest_neighbors import Sklearn
 
     perplexity = 10
-    if search == "exact":
-        shared_graph, own_index = projections.neighbour_graph(clustered, 30, seed=3), Sklearn(clustered, 30)
-    else:
-        shared_graph = annoy_graph(clustered, 30, seed=3)
-        own_index = Annoy(clustered, 30, metric="euclidean", n_jobs=1, random_state=3)
+    shared_graph, own_index = projections.neighbour_graph(clustered, 30, seed=3), Sklearn(clustered, 30)
     shared = projections.tsne_affinities(shared_graph, perplexity=perplexity, threads=1)
     own = PerplexityBasedNN(perplexity=perplexity, knn_index=own_index, n_jobs=1).P
     assert abs(shared - own).max() == pytest.approx(0, abs=1e-7)

@@ -120,12 +120,39 @@ def test_snakemake_7_dry_runs_the_workflow(reana_client, workspace, configfile):
     assert "list_stored_plots" in output and "This was a dry-run" in output, output[-4000:]
 
 
+class _JobInput:
+    """What a resource function of the workflow reads of a job's input."""
+
+    def __init__(self, size_mb: float):
+        self.size_mb = size_mb
+
+
+def _declared(resource, input_mb: float):
+    return resource.evaluate({}, input=_JobInput(input_mb)).value
+
+
 def test_every_rule_asks_reana_for_the_memory_it_declares():
     limits = {}
     for rule in parsed_rules():
         if "mem_mb" in rule.resources:
             limit = rule.resources.get("kubernetes_memory_limit")
-            limits[rule.name] = (rule.resources["mem_mb"].value, limit.value if limit else None)
-    assert len(limits) >= 20, limits
+            for input_mb in (1, 500):
+                limits[rule.name, input_mb] = (
+                    _declared(rule.resources["mem_mb"], input_mb),
+                    _declared(limit, input_mb) if limit else None,
+                )
+    assert len(limits) >= 40, limits
     wrong = {name: pair for name, pair in limits.items() if pair[1] != f"{pair[0]}Mi"}
     assert not wrong, f"mem_mb and kubernetes_memory_limit disagree (use **memory(MB) in resources): {wrong}"
+
+
+def test_jobs_on_a_large_table_ask_for_more_memory_and_time():
+    """A million-row table must not meet limits sized for the shipped 5,000 rows (issue 14)."""
+    rules = {rule.name: rule for rule in parsed_rules()}
+    for name in ("prepare_features", "compute_neighbour_graph", "project_umap", "project_tsne", "plot_projections"):
+        resources = rules[name].resources
+        for resource in ("mem_mb", "runtime"):
+            small, large = (_declared(resources[resource], input_mb) for input_mb in (1, 100))
+            assert large > small, (name, resource, small, large)
+
+

@@ -63,6 +63,7 @@ def plot_projections(
     out_path: Path,
     dpi: int,
     point_size: float,
+    density_above_rows: int | None = None,
 ) -> None:
     colours, cmap, categories = _colour_mapping(features)
     titles = {
@@ -76,23 +77,30 @@ def plot_projections(
     size = point_size * min(1.0, 20000 / max(n_points, 1)) ** 0.5
     alpha = 0.8 if n_points < 20000 else 0.4
     limits = (0, len(categories) - 1) if categories else (np.nanmin(colours), np.nanmax(colours))
+    density = density_above_rows is not None and n_points > density_above_rows
+    mappable = matplotlib.cm.ScalarMappable(norm=matplotlib.colors.Normalize(*limits), cmap=cmap)
     for axis, method in zip(axes, METHODS):
         embedding = embeddings[method]
-        scatter = axis.scatter(
-            embedding[:, 0],
-            embedding[:, 1],
-            c=colours,
-            cmap=cmap,
-            vmin=limits[0],
-            vmax=limits[1],
-            s=size,
-            alpha=alpha,
-            linewidths=0,
-            rasterized=True,
-        )
         x_view, y_view = view_limits(embedding[:, 0]), view_limits(embedding[:, 1])
         x_inside = _inside(embedding[:, 0], x_view)
         y_inside = _inside(embedding[:, 1], y_view)
+        if density:
+            extent = (*(x_view or _span(embedding[:, 0])), *(y_view or _span(embedding[:, 1])))
+            image = density_image(embedding, colours, extent=extent, mappable=mappable, categorical=bool(categories))
+            axis.imshow(image, extent=extent, origin="lower", aspect="auto", interpolation="nearest")
+        else:
+            axis.scatter(
+                embedding[:, 0],
+                embedding[:, 1],
+                c=colours,
+                cmap=cmap,
+                vmin=limits[0],
+                vmax=limits[1],
+                s=size,
+                alpha=alpha,
+                linewidths=0,
+                rasterized=True,
+            )
         if x_view:
             axis.set_xlim(x_view)
         if y_view:
@@ -111,10 +119,53 @@ def plot_projections(
         figure.legend(handles=handles, title=features.colour_name, loc="outside right center")
     else:
         unit = f" [{features.colour_unit}]" if features.colour_unit else ""
-        figure.colorbar(scatter, ax=axes, label=f"{features.colour_name}{unit}", shrink=0.9)
+        figure.colorbar(mappable, ax=axes, label=f"{features.colour_name}{unit}", shrink=0.9)
+    shading = "; density: opacity grows with log(count)" if density else ""
     figure.suptitle(
-        f"Iteration {iteration} of {n_test}: {n_points:,} stars, features: {', '.join(features.feature_names)}"
+        f"Iteration {iteration} of {n_test}: {n_points:,} stars{shading}, "
+        f"features: {', '.join(features.feature_names)}"
     )
     with replaced_atomically(out_path) as partial:
         figure.savefig(partial, dpi=dpi)
     plt.close(figure)
+
+
+def _span(values: np.ndarray) -> tuple[float, float]:
+    finite = values[np.isfinite(values)]
+    low, high = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
+    return (low, high) if high > low else (low - 0.5, high + 0.5)
+
+
+def density_image(
+    embedding: np.ndarray,
+    colours: np.ndarray,
+    *,
+    extent: tuple[float, float, float, float],
+    mappable,
+    categorical: bool,
+    bins: int = 300,
+) -> np.ndarray:
+    """An RGBA image (bins x bins, lowest y first) of the points inside `extent` (x0, x1, y0, y1).
+
+    A pixel's colour is the mean colour value of its points, or their most frequent label code when
+    `categorical`, through `mappable`; its opacity grows with the logarithm of its count, from 0.15
+    for one point to 1 for the densest pixel, and empty pixels stay transparent.
+    """
+    x0, x1, y0, y1 = extent
+    x, y = embedding[:, 0], embedding[:, 1]
+    inside = (x >= x0) & (x <= x1) & (y >= y0) & (y <= y1) & np.isfinite(colours)
+    column = np.minimum(((x[inside] - x0) / (x1 - x0) * bins).astype(np.int64), bins - 1)
+    row = np.minimum(((y[inside] - y0) / (y1 - y0) * bins).astype(np.int64), bins - 1)
+    pixel = row * bins + column
+    counts = np.bincount(pixel, minlength=bins * bins)
+    if categorical:
+        codes = colours[inside].astype(np.int64)
+        per_code = np.bincount(codes * bins * bins + pixel, minlength=(codes.max(initial=0) + 1) * bins * bins)
+        values = per_code.reshape(-1, bins * bins).argmax(axis=0).astype(float)
+    else:
+        sums = np.bincount(pixel, weights=colours[inside], minlength=bins * bins)
+        values = np.divide(sums, counts, out=np.zeros(bins * bins), where=counts > 0)
+    image = mappable.to_rgba(values)
+    filled = counts > 0
+    image[:, 3] = np.where(filled, 0.15 + 0.85 * np.log1p(counts) / np.log1p(max(counts.max(), 1)), 0.0)
+    return image.reshape(bins, bins, 4)

@@ -8,8 +8,7 @@ import os
 import shutil
 import time
 import warnings
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -18,14 +17,6 @@ from dimred_flow.atomic import replaced_atomically
 from dimred_flow.embeddings import save_embedding
 
 TSNE_EARLY_EXAGGERATION_ITER = 250
-# Below it the exact search beats Annoy, even on one thread (measured on 12 features, 90 neighbours,
-# one thread / two: 20,000 rows 2.6 / 1.4 s against 9 s, 50,000 rows 17.5 / 9 s against 30 s; at
-# 100,000 rows 81 / 39 s against 45 s).
-EXACT_SEARCH_BELOW_ROWS = 50_000
-# Rows per block of the exact search: a block's distances to every row stay in the CPU's caches
-# at the sizes it serves (distances and selection at 20,000 rows: blocks of 256 rows 2.4 s, of
-# 1,024 rows 3.0 s, of 4,096 rows 4.9 s).
-EXACT_SEARCH_BLOCK_ROWS = 256
 
 
 def use_per_user_numba_cache(environ=os.environ) -> None:
@@ -75,24 +66,67 @@ def import_umap_with_cached_jit():
 
 @dataclass(frozen=True)
 class NeighbourGraph:
-    """Each row's k nearest other rows, nearest first (the row itself is not among them)."""
+    """Each fitted row's k nearest other fitted rows, nearest first (the row itself is not among them).
 
-    indices: np.ndarray  # (n_rows, k) int32
-    distances: np.ndarray  # (n_rows, k) float32
+    A table larger than `fit_rows` is fitted on a fixed random subsample (`fitted_rows`, its row
+    numbers, ascending); indices then count within that subsample, and each other row's nearest
+    fitted rows (`placement_*`) place it in an embedding of the subsample. On a smaller table every
+    row is fitted and the placement arrays are empty.
+    """
+
+    indices: np.ndarray  # (n_fitted, k) int32
+    distances: np.ndarray  # (n_fitted, k) float32
+    fitted_rows: np.ndarray | None = None  # (n_fitted,) int64; None: every row
+    placement_indices: np.ndarray | None = None  # (n_rows - n_fitted, p) int32, positions in fitted_rows
+    placement_distances: np.ndarray | None = None  # (n_rows - n_fitted, p) float32
 
     def save(self, path: Path) -> None:
+        subsampled = {}
+        if self.fitted_rows is not None:
+            subsampled = {
+                "fitted_rows": self.fitted_rows,
+                "placement_indices": self.placement_indices,
+                "placement_distances": self.placement_distances,
+            }
         with replaced_atomically(path) as partial:
-            np.savez(partial, indices=self.indices, distances=self.distances)
+            np.savez(partial, indices=self.indices, distances=self.distances, **subsampled)
 
     @classmethod
     def load(cls, path: Path) -> NeighbourGraph:
         with np.load(path) as stored:
-            return cls(indices=stored["indices"], distances=stored["distances"])
+            return cls(**{name: stored[name] for name in stored.files})
 
     def nearest(self, k: int) -> NeighbourGraph:
         if k > self.indices.shape[1]:
             raise ValueError(f"the graph holds {self.indices.shape[1]} neighbours per row, {k} were asked for")
-        return NeighbourGraph(self.indices[:, :k], self.distances[:, :k])
+        return replace(self, indices=self.indices[:, :k], distances=self.distances[:, :k])
+
+    @property
+    def subsampled(self) -> bool:
+        return self.fitted_rows is not None
+
+    def fitted(self, matrix: np.ndarray) -> np.ndarray:
+        """The rows of `matrix` the methods are fitted on."""
+        return matrix[self.fitted_rows] if self.subsampled else matrix
+
+    def other_rows(self, n_rows: int) -> np.ndarray:
+        """Row numbers of the rows that are placed, not fitted (ascending, as in placement_*)."""
+        placed = np.ones(n_rows, dtype=bool)
+        placed[self.fitted_rows] = False
+        return np.flatnonzero(placed)
+
+    def placed_by_median(self, fitted_embedding: np.ndarray) -> np.ndarray:
+        """Each other row at the coordinate-wise median of its nearest fitted rows: openTSNE's
+        `prepare_partial` initialisation, which never puts a row in a gap between two clusters."""
+        return np.median(fitted_embedding[self.placement_indices], axis=1).astype(fitted_embedding.dtype)
+
+    def whole(self, fitted_embedding: np.ndarray, placed_embedding: np.ndarray) -> np.ndarray:
+        """One embedding of every row, in table order, from the fitted and the placed rows'."""
+        n_rows = self.fitted_rows.size + placed_embedding.shape[0]
+        embedding = np.empty((n_rows, fitted_embedding.shape[1]), dtype=np.float32)
+        embedding[self.fitted_rows] = fitted_embedding
+        embedding[self.other_rows(n_rows)] = placed_embedding
+        return embedding
 
 
 def neighbour_count(n_rows: int, *, umap_neighbors: int, perplexity: float) -> int:
@@ -102,66 +136,87 @@ def neighbour_count(n_rows: int, *, umap_neighbors: int, perplexity: float) -> i
 
 
 def neighbour_graph(
-    matrix: np.ndarray, k: int, *, seed: int, threads: int = 1, exact_below: int = EXACT_SEARCH_BELOW_ROWS
+    matrix: np.ndarray,
+    k: int,
+    *,
+    seed: int,
+    threads: int = 1,
+    fit_rows: int | None = None,
+    placement_neighbors: int = 15,
 ) -> NeighbourGraph:
-    """k-nearest-neighbour graph (Euclidean), computed once per dataset.
+    """The exact k-nearest-neighbour graph (Euclidean), computed once per dataset.
 
-    Below `exact_below` rows the search is exact (umap-learn's own is exact below 4,096 rows) and
-    spreads its blocks of rows over `threads`; the result does not depend on the thread count.
-    Above, Annoy (seeded), rather than pynndescent: pynndescent's NN-descent cannot be cached by
-    numba (it uses dynamic globals), so every UMAP process that searched its own neighbours
-    recompiled it. Annoy is built single-threaded: its trees depend on the thread count, the graph
-    must not.
+    SciPy's KD-tree, its queries spread over `threads` (the result does not depend on their
+    number). In the workflow's 8 dimensions it beats both the blocked brute-force search and Annoy
+    that it replaces: 90 neighbours of 100,000 rows in 1.3 s on two threads, where Annoy took 50 s
+    on one (its trees depend on the thread count). And it is exact at every size, where pynndescent's
+    NN-descent (umap-learn's own search) could not be cached by numba and recompiled in every job.
+
+    Above `fit_rows` rows, only a fixed random subsample of `fit_rows` rows (drawn with `seed`) is
+    searched, and every other row gets its `placement_neighbors` nearest subsample rows.
     """
-    if matrix.shape[0] < exact_below:
-        return _exact_neighbour_graph(matrix, k, threads=threads)
-    from openTSNE.nearest_neighbors import Annoy
-
-    indices, distances = Annoy(matrix, k, metric="euclidean", n_jobs=1, random_state=seed).build()
-    return NeighbourGraph(indices.astype(np.int32), distances.astype(np.float32))
-
-
-def _exact_neighbour_graph(matrix: np.ndarray, k: int, *, threads: int) -> NeighbourGraph:
-    from threadpoolctl import threadpool_limits
+    from scipy.spatial import cKDTree
 
     points = np.asarray(matrix, dtype=np.float64)
     n_rows = points.shape[0]
-    # A row's own squared norm does not change the order of its distances: only the others' enter.
-    squared_norms = np.einsum("ij,ij->i", points, points)
-    minus_twice_transposed = np.ascontiguousarray(-2 * points.T)
-    indices = np.empty((n_rows, k), dtype=np.int32)
-    distances = np.empty((n_rows, k), dtype=np.float32)
+    subsampled = fit_rows is not None and n_rows > fit_rows
+    fitted_rows = np.sort(np.random.default_rng(seed).choice(n_rows, fit_rows, replace=False)) if subsampled else None
+    fitted_points = points[fitted_rows] if subsampled else points
+    tree = cKDTree(fitted_points)
+    distances, indices = tree.query(fitted_points, k=k + 1, workers=threads)
+    # Each row finds itself, first unless exact duplicates tie with it: drop it wherever it is,
+    # or the farthest candidate where k duplicates pushed it out.
+    is_self = indices == np.arange(fitted_points.shape[0])[:, None]
+    is_self[~is_self.any(axis=1), -1] = True
+    graph = NeighbourGraph(
+        indices[~is_self].reshape(-1, k).astype(np.int32),
+        distances[~is_self].reshape(-1, k).astype(np.float32),
+    )
+    if not subsampled:
+        return graph
+    others = np.ones(n_rows, dtype=bool)
+    others[fitted_rows] = False
+    placement_distances, placement_indices = tree.query(
+        points[others], k=min(placement_neighbors, fit_rows), workers=threads
+    )
+    return replace(
+        graph,
+        fitted_rows=fitted_rows,
+        placement_indices=placement_indices.reshape(-1, min(placement_neighbors, fit_rows)).astype(np.int32),
+        placement_distances=placement_distances.reshape(-1, min(placement_neighbors, fit_rows)).astype(np.float32),
+    )
 
-    def search_block(start: int) -> None:
-        rows = np.arange(start, min(start + EXACT_SEARCH_BLOCK_ROWS, n_rows))
-        ranking = points[rows] @ minus_twice_transposed
-        ranking += squared_norms
-        ranking[np.arange(rows.size), rows] = np.inf
-        candidates = np.sort(np.argpartition(ranking, k - 1, axis=1)[:, :k], axis=1)
-        # Distances recomputed from differences (the expansion above loses digits), ties broken
-        # by row number, so the graph does not depend on the BLAS library.
-        exact = np.linalg.norm(points[candidates] - points[rows, None, :], axis=2)
-        order = np.argsort(exact, axis=1, kind="stable")
-        indices[rows] = np.take_along_axis(candidates, order, axis=1)
-        distances[rows] = np.take_along_axis(exact, order, axis=1)
 
-    # The threads share the blocks; BLAS threads on top of them would only contend for the cores.
-    with threadpool_limits(limits=1, user_api="blas"), ThreadPoolExecutor(max_workers=threads) as pool:
-        list(pool.map(search_block, range(0, n_rows, EXACT_SEARCH_BLOCK_ROWS)))
-    return NeighbourGraph(indices, distances)
+class _PlacementIndex:
+    """The part of a search index that umap-learn's `transform` uses, answered from the shared
+    graph's placement neighbours: the rows it is asked about are always the graph's other rows."""
+
+    _angular_trees = False
+
+    def __init__(self, graph: NeighbourGraph):
+        self._graph = graph
+
+    def query(self, rows: np.ndarray, k: int, epsilon: float = 0.0):
+        if rows.shape[0] != self._graph.placement_indices.shape[0]:
+            raise ValueError("the placement index answers only for the graph's own other rows")
+        return self._graph.placement_indices[:, :k], self._graph.placement_distances[:, :k]
 
 
 def fit_umap(
     matrix: np.ndarray, seed: int, *, n_neighbors: int, min_dist: float, graph: NeighbourGraph | None = None
 ) -> np.ndarray:
+    """UMAP of every row. On a subsampled graph the fitted rows are embedded and every other row is
+    placed by umap-learn's own `transform` (its neighbours' weighted mean, then 30 epochs that move
+    only the placed rows), seeded with the same seed."""
     umap = import_umap_with_cached_jit()
 
+    fitted = matrix if graph is None else graph.fitted(matrix)
     precomputed = (None, None, None)
     # A table with fewer rows than n_neighbors leaves umap-learn to its own exact search.
     if graph is not None and graph.indices.shape[1] >= n_neighbors - 1:
         # umap-learn counts each row as its own nearest neighbour, at distance 0.
         nearest = graph.nearest(n_neighbors - 1)
-        rows = np.arange(matrix.shape[0], dtype=np.int32)[:, None]
+        rows = np.arange(fitted.shape[0], dtype=np.int32)[:, None]
         precomputed = (
             np.hstack([rows, nearest.indices]),
             np.hstack([np.zeros_like(rows, dtype=np.float32), nearest.distances]),
@@ -173,13 +228,19 @@ def fit_umap(
         n_neighbors=n_neighbors,
         min_dist=min_dist,
         random_state=seed,
+        transform_seed=seed,
         n_jobs=1,
         precomputed_knn=precomputed,
     )
     with warnings.catch_warnings():
-        # Only transform() needs a search index; the workflow never transforms new data.
+        # The search index of precomputed_knn[2] only serves transform(), which gets _PlacementIndex.
         warnings.filterwarnings("ignore", message=r"precomputed_knn\[2\]")
-        return model.fit_transform(matrix).astype(np.float32)
+        embedding = model.fit_transform(fitted).astype(np.float32)
+    if graph is None or not graph.subsampled:
+        return embedding
+    model._knn_search_index = _PlacementIndex(graph)
+    placed = model.transform(matrix[graph.other_rows(matrix.shape[0])])
+    return graph.whole(embedding, placed.astype(np.float32))
 
 
 def fit_pca(matrix: np.ndarray) -> np.ndarray:
@@ -208,7 +269,11 @@ def tsne_affinities(graph: NeighbourGraph, *, perplexity: float, threads: int):
     return PerplexityBasedNN(perplexity=perplexity, knn_index=index, n_jobs=threads).P
 
 
-def fit_tsne_opentsne(affinities, seed: int, *, n_iter: int, threads: int) -> np.ndarray:
+def fit_tsne_opentsne(
+    affinities, seed: int, *, n_iter: int, threads: int, graph: NeighbourGraph | None = None
+) -> np.ndarray:
+    """openTSNE on the fitted rows' affinities; on a subsampled graph every other row is then placed
+    at the median of its nearest fitted rows (openTSNE's partial-embedding initialisation)."""
     from openTSNE import TSNEEmbedding
     from openTSNE.affinity import PrecomputedAffinities
     from openTSNE.initialization import random as random_init
@@ -227,11 +292,13 @@ def fit_tsne_opentsne(affinities, seed: int, *, n_iter: int, threads: int) -> np
     embedding = embedding.optimize(
         n_iter=TSNE_EARLY_EXAGGERATION_ITER, exaggeration=12, momentum=0.5, learning_rate="auto"
     )
-    embedding = embedding.optimize(n_iter=n_iter, momentum=0.8, learning_rate="auto")
-    return np.asarray(embedding, dtype=np.float32)
+    embedding = np.asarray(embedding.optimize(n_iter=n_iter, momentum=0.8, learning_rate="auto"), dtype=np.float32)
+    return _with_placed_rows(embedding, graph)
 
 
-def fit_tsne_sklearn(matrix: np.ndarray, seed: int, *, perplexity: float, n_iter: int) -> np.ndarray:
+def fit_tsne_sklearn(
+    matrix: np.ndarray, seed: int, *, perplexity: float, n_iter: int, graph: NeighbourGraph | None = None
+) -> np.ndarray:
     from sklearn.manifold import TSNE
 
     # init='pca' (sklearn's default) would give the same embedding for every seed.
@@ -242,7 +309,14 @@ def fit_tsne_sklearn(matrix: np.ndarray, seed: int, *, perplexity: float, n_iter
         random_state=seed,
         max_iter=n_iter + TSNE_EARLY_EXAGGERATION_ITER,
     )
-    return model.fit_transform(matrix).astype(np.float32)
+    fitted = matrix if graph is None else graph.fitted(matrix)
+    return _with_placed_rows(model.fit_transform(fitted).astype(np.float32), graph)
+
+
+def _with_placed_rows(fitted_embedding: np.ndarray, graph: NeighbourGraph | None) -> np.ndarray:
+    if graph is None or not graph.subsampled:
+        return fitted_embedding
+    return graph.whole(fitted_embedding, graph.placed_by_median(fitted_embedding))
 
 
 def run_batch(fit, iterations: list[int], seeds: list[int], out_dir: Path, log=print) -> dict:

@@ -1,5 +1,6 @@
 import hashlib
 import json
+import math
 import shlex
 import sys
 from pathlib import Path
@@ -84,11 +85,34 @@ wildcard_constraints:
     iteration=r"[0-9]+",
 
 
-def memory(mb):
+def memory(mb, per_input_mb=0):
     """A rule's memory: mem_mb for the local scheduler and Slurm, and the same as the
     pod limit REANA applies to the job (its own default is smaller than some jobs need).
+
+    With `per_input_mb`, each MB of the job's input adds that many MB: a job on a million-row
+    table asks for what it needs instead of being killed by a limit sized for 5,000 rows.
     """
-    return {"mem_mb": mb, "kubernetes_memory_limit": f"{mb}Mi"}
+    if not per_input_mb:
+        return {"mem_mb": mb, "kubernetes_memory_limit": f"{mb}Mi"}
+
+    def mem_mb(wildcards, input):
+        return mb + math.ceil(per_input_mb * input.size_mb)
+
+    def kubernetes_memory_limit(wildcards, input):
+        return f"{mem_mb(wildcards, input)}Mi"
+
+    return {"mem_mb": mem_mb, "kubernetes_memory_limit": kubernetes_memory_limit}
+
+
+def runtime(minutes, per_input_mb=0):
+    """A rule's time limit in minutes, with `per_input_mb` minutes more per MB of input (see memory)."""
+    if not per_input_mb:
+        return minutes
+
+    def minutes_for(wildcards, input):
+        return minutes + math.ceil(per_input_mb * input.size_mb)
+
+    return minutes_for
 
 
 def storage_args():

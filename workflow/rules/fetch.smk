@@ -13,8 +13,8 @@ rule import_table:
         f"{ENVS}/fetch.yaml"
     threads: 1
     resources:
-        **memory(2000),
-        runtime=10,
+        **memory(2000, per_input_mb=20),
+        runtime=runtime(10, per_input_mb=0.1),
     params:
         script=SCRIPTS / "import_table.py",
         origin=f"--origin {STAGED_SOURCE_RECORD}" if SOURCE_URL else "",

@@ -12,8 +12,8 @@ rule prepare_features:
         f"{ENVS}/reduce.yaml"
     threads: 1
     resources:
-        **memory(4000),
-        runtime=15,
+        **memory(4000, per_input_mb=20),
+        runtime=runtime(15, per_input_mb=0.1),
     params:
         script=SCRIPTS / "prepare_features.py",
         features=" ".join(config["features"]),
@@ -46,22 +46,23 @@ rule compute_neighbour_graph:
         "results/benchmarks/compute_neighbour_graph.tsv"
     conda:
         f"{ENVS}/reduce.yaml"
-    # Every later projection waits for the graph, so it may take two cores: the exact search
-    # (below 50,000 rows) spreads over them; Annoy (above) stays on one, as its trees depend
-    # on the thread count.
+    # Every later projection waits for the graph, so it may take two cores: the KD-tree's
+    # queries spread over them.
     threads: 2
     resources:
-        **memory(4000),
-        runtime=30,
+        **memory(4000, per_input_mb=10),
+        runtime=runtime(30, per_input_mb=0.1),
     params:
         script=SCRIPTS / "compute_neighbour_graph.py",
         umap_neighbors=int(config["methods"]["umap"]["n_neighbors"]),
         perplexity=float(TSNE["perplexity"]),
         seed=int(config["seed"]),
+        fit_rows=int(config["fit_rows"]),
     shell:
         "python {params.script} --features {input.features}"
         " --umap-neighbors {params.umap_neighbors} --perplexity {params.perplexity}"
-        " --seed {params.seed} --threads {threads} --out {output.graph} 2> {log}"
+        " --seed {params.seed} --fit-rows {params.fit_rows} --threads {threads}"
+        " --out {output.graph} 2> {log}"
 
 
 rule compute_tsne_affinities:
@@ -80,8 +81,8 @@ rule compute_tsne_affinities:
         f"{ENVS}/reduce.yaml"
     threads: 1
     resources:
-        **memory(4000),
-        runtime=30,
+        **memory(4000, per_input_mb=10),
+        runtime=runtime(30, per_input_mb=0.1),
     params:
         script=SCRIPTS / "compute_tsne_affinities.py",
         perplexity=float(TSNE["perplexity"]),
@@ -109,8 +110,8 @@ rule project_umap:
     # umap-learn runs single-threaded once a random_state is set.
     threads: 1
     resources:
-        **memory(4000),
-        runtime=60,
+        **memory(4000, per_input_mb=20),
+        runtime=runtime(60, per_input_mb=0.5),
     params:
         script=SCRIPTS / "project.py",
         batch=batch_args,
@@ -138,8 +139,8 @@ rule project_pca:
         f"{ENVS}/reduce.yaml"
     threads: 1
     resources:
-        **memory(2000),
-        runtime=10,
+        **memory(2000, per_input_mb=10),
+        runtime=runtime(10, per_input_mb=0.02),
     params:
         script=SCRIPTS / "project.py",
         batch=batch_args,
@@ -152,6 +153,7 @@ rule project_pca:
 rule project_tsne:
     input:
         features="results/data/features.npz",
+        graph="results/data/neighbour_graph.npz",
         affinities=(
             "results/data/tsne_affinities.npz"
             if TSNE["implementation"] == "opentsne"
@@ -168,8 +170,8 @@ rule project_tsne:
         f"{ENVS}/reduce.yaml"
     threads: 1
     resources:
-        **memory(4000),
-        runtime=60,
+        **memory(4000, per_input_mb=20),
+        runtime=runtime(60, per_input_mb=0.5),
     params:
         script=SCRIPTS / "project.py",
         batch=batch_args,
@@ -184,7 +186,7 @@ rule project_tsne:
     shell:
         "python {params.script} tsne"
         " --features {input.features} --iterations {params.batch[iterations]}"
-        " --seeds {params.batch[seeds]} --out-dir {output.embeddings}"
+        " --seeds {params.batch[seeds]} --out-dir {output.embeddings} --graph {input.graph}"
         " --implementation {params.implementation} {params.affinities}"
         " --perplexity {params.perplexity} --n-iter {params.n_iter} --threads {threads} 2> {log}"
 
@@ -205,8 +207,8 @@ rule plot_projections:
         f"{ENVS}/plot.yaml"
     threads: 1
     resources:
-        **memory(2000),
-        runtime=10,
+        **memory(2000, per_input_mb=10),
+        runtime=runtime(10, per_input_mb=0.05),
     params:
         script=SCRIPTS / "plot_projections.py",
         seed=lambda wc: SEEDS[int(wc.iteration)],
@@ -215,12 +217,14 @@ rule plot_projections:
         tsne_implementation=TSNE["implementation"],
         dpi=int(config["plot"]["dpi"]),
         point_size=float(config["plot"]["point_size"]),
+        density_above_rows=int(config["plot"]["density_above_rows"]),
     shell:
         "python {params.script} --features {input.features}"
         " --umap {input.umap} --pca {input.pca} --tsne {input.tsne}"
         " --iteration {wildcards.iteration} --n-test {params.n_test} --seed {params.seed}"
         " --tsne-implementation {params.tsne_implementation}"
-        " --dpi {params.dpi} --point-size {params.point_size} --out {output.plot} 2> {log}"
+        " --dpi {params.dpi} --point-size {params.point_size}"
+        " --density-above-rows {params.density_above_rows} --out {output.plot} 2> {log}"
 
 
 # Seed-stability metrics: computed where the embeddings are, staged beside the plots, and
@@ -244,8 +248,8 @@ rule compute_stability_metrics:
         f"{ENVS}/plot.yaml"
     threads: 1
     resources:
-        **memory(4000),
-        runtime=30,
+        **memory(4000, per_input_mb=10),
+        runtime=runtime(30, per_input_mb=0.05),
     params:
         script=SCRIPTS / "compute_stability_metrics.py",
         iterations=" ".join(str(i) for i in ITERATIONS),
