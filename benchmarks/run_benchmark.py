@@ -40,6 +40,13 @@ LARGE_WALL_S = 15 * 60
 LARGE_RSS_BYTES = 4 * 10**9
 # Sizes up to this many rows run --repeats times (median reported); larger ones run once.
 REPEAT_UP_TO_ROWS = 5000
+# Issue 14: a million rows in under 30 minutes and 6 GB, with each method's neighbour quality within
+# QUALITY_TOLERANCE of what the same run measures at LARGE_N rows (where every row is fitted).
+ARCHIVE_N = 1_000_000
+ARCHIVE_WALL_S = 30 * 60
+ARCHIVE_RSS_BYTES = 6 * 10**9
+QUALITY_TOLERANCE = 0.01
+QUALITY_METRICS = ("trustworthiness", "knn_preservation")
 
 PACKAGES = ("numpy", "scipy", "scikit-learn", "umap-learn", "pynndescent", "numba", "llvmlite", "openTSNE",
             "snakemake", "matplotlib", "astropy", "pyarrow", "pypdf", "pillow", "psutil")
@@ -262,8 +269,79 @@ def evaluate(n: int, wall_a: float | None, wall_b: float | None, rss_b: int | No
                        "ok": wall_b is not None and wall_b < LARGE_WALL_S})
         checks.append({"target": f"peak RSS (b) < {LARGE_RSS_BYTES / 1e9:.0f} GB",
                        "ok": rss_b is not None and rss_b < LARGE_RSS_BYTES})
+    if n == ARCHIVE_N:
+        checks.append({"target": f"wall (b) < {ARCHIVE_WALL_S // 60} min",
+                       "ok": wall_b is not None and wall_b < ARCHIVE_WALL_S})
+        checks.append({"target": f"peak RSS (b) < {ARCHIVE_RSS_BYTES / 1e9:.0f} GB",
+                       "ok": rss_b is not None and rss_b < ARCHIVE_RSS_BYTES})
     verdict = "n/a" if not checks else ("PASS" if all(c["ok"] for c in checks) else "FAIL")
     return {"ratio": None if ratio is None else round(ratio, 4), "checks": checks, "verdict": verdict}
+
+
+def quality(stability: dict) -> dict:
+    """Each method's trustworthiness and kNN preservation (means over the seeds) from the workflow's
+    stability metrics, which are computed on a fixed subsample of rows (`stability.max_rows`)."""
+    return {
+        method: {metric: round(sum(it[metric] for it in figures["per_iteration"]) / len(figures["per_iteration"]), 6)
+                 for metric in QUALITY_METRICS}
+        for method, figures in stability["methods"].items()
+    }
+
+
+def quality_checks(measured: dict, reference: dict, tolerance: float = QUALITY_TOLERANCE) -> list[dict]:
+    """Each method and metric within `tolerance` of (or above) the reference run's figure."""
+    return [
+        {"target": f"{method} {metric} >= {reference[method][metric]:.4f} - {tolerance}",
+         "ok": measured[method][metric] >= reference[method][metric] - tolerance,
+         "difference": round(measured[method][metric] - reference[method][metric], 6)}
+        for method in sorted(reference) for metric in QUALITY_METRICS
+    ]
+
+
+def cluster_model(rules: dict, seed_seconds: dict) -> dict:
+    """Wall time of the same run with one job per seed (`methods.*.jobs` = n_test), each job on its
+    own node, from this run's per-job figures: the longest chain of jobs, where a one-seed job costs
+    its batch's start-up (job time less its fits) plus the slowest fit of the method.
+
+    `rules` is rule_breakdown's; `seed_seconds` maps a method to the per-seed fit seconds and the
+    start-up of each batch job: {"fits": [...], "startup": [...]}.
+    """
+    def longest(name: str) -> float:
+        return rules.get(name, {}).get("max_s", 0.0)
+
+    def one_seed_job(method: str) -> float:
+        figures = seed_seconds.get(method)
+        return max(figures["startup"]) + max(figures["fits"]) if figures else longest(f"project_{method}")
+
+    chain = {
+        "import_table": longest("import_table"),
+        "prepare_features": longest("prepare_features"),
+        "compute_neighbour_graph": longest("compute_neighbour_graph"),
+        "projections": max(one_seed_job("umap"),
+                           longest("compute_tsne_affinities") + one_seed_job("tsne"),
+                           one_seed_job("pca")),
+        "plot_projections": longest("plot_projections"),
+        "compute_stability_metrics": longest("compute_stability_metrics"),
+        "render_stability_table": longest("render_stability_table"),
+        "merge_pdf": longest("merge_pdf"),
+    }
+    return {"wall_s": round(sum(chain.values()), 1), "chain": {k: round(v, 1) for k, v in chain.items()}}
+
+
+def seed_timings(workdir: Path) -> dict:
+    """Per method: each fit's seconds and each batch job's start-up, from the embeddings' seeds.json and
+    Snakemake's benchmark files of the projection jobs."""
+    out = {}
+    for batch in sorted((Path(workdir) / "results" / "embeddings").glob("*/iterations_*")):
+        method = batch.parent.name
+        fits = list(json.loads((batch / "seeds.json").read_text())["seconds"].values())
+        tsv = Path(workdir) / "results" / "benchmarks" / f"project_{method}" / f"{batch.name}.tsv"
+        with open(tsv, newline="") as handle:
+            job_s = float(next(csv.DictReader(handle, delimiter="\t"))["s"])
+        figures = out.setdefault(method, {"fits": [], "startup": []})
+        figures["fits"] += fits
+        figures["startup"].append(round(max(job_s - sum(fits), 0.0), 3))
+    return out
 
 
 def _mb(value) -> str:
@@ -409,7 +487,8 @@ def median_run(runs: list) -> int:
     return order[(len(order) - 1) // 2]
 
 
-def bench_size(n: int, args, workroot: Path, snapshot, jit_s: float | None, shared_cache: Path | None) -> dict:
+def bench_size(n: int, args, workroot: Path, snapshot, jit_s: float | None, shared_cache: Path | None,
+               reference_quality: dict | None = None) -> dict:
     size_dir = workroot / f"n{n}"
     size_dir.mkdir(parents=True, exist_ok=True)
     print(f"\n=== N = {n:,} ===", flush=True)
@@ -425,6 +504,7 @@ def bench_size(n: int, args, workroot: Path, snapshot, jit_s: float | None, shar
     else:
         cache_a, cache_b = size_dir / "numba_cache_a", size_dir / "numba_cache_b"
 
+    with_baseline = args.baseline_up_to is None or n <= args.baseline_up_to
     estimate_from = args.estimate_iterations if n > args.estimate_above else None
     seed_n = min(estimate_from, args.n_test) if estimate_from else args.n_test
     # Short runs vary by several seconds with the machine's other load: they are repeated, the two
@@ -437,51 +517,64 @@ def bench_size(n: int, args, workroot: Path, snapshot, jit_s: float | None, shar
             for cache in (cache_a, cache_b):
                 shutil.rmtree(cache, ignore_errors=True)
                 cache.mkdir()
-        print(f"(a) seed serial loop, {seed_n} iteration(s){f', run {repeat}/{repeats}' if repeats > 1 else ''} ...",
-              flush=True)
-        seed_runs.append(run_seed_loop(size_dir, f"seed_loop{suffix}", config, seed_n, cache_a))
+        if with_baseline:
+            print(f"(a) seed serial loop, {seed_n} iteration(s)"
+                  f"{f', run {repeat}/{repeats}' if repeats > 1 else ''} ...", flush=True)
+            seed_runs.append(run_seed_loop(size_dir, f"seed_loop{suffix}", config, seed_n, cache_a))
         print(f"(b) workflow, n_test={args.n_test}, --cores {args.cores}"
               f"{f', run {repeat}/{repeats}' if repeats > 1 else ''} ...", flush=True)
         workflow_runs.append(run_workflow(size_dir, f"workflow{suffix}", config, args.cores, cache_b))
 
-    a, timings = seed_runs[median_run([run for run, _ in seed_runs])]
+    a, timings = seed_runs[median_run([run for run, _ in seed_runs])] if seed_runs else (None, None)
     b, workdir = workflow_runs[median_run([run for run, _ in workflow_runs])]
     estimate = None
-    wall_a = a.wall_s
-    if seed_n < args.n_test:
+    wall_a = a.wall_s if a else None
+    if a and seed_n < args.n_test:
         estimate = extrapolate_seed_wall(a.wall_s, timings, args.n_test, jit_s)
         wall_a = estimate["wall_s"]
     rules = rule_breakdown(workdir / "results" / "benchmarks")
+    measured_quality = quality(json.loads((workdir / "results" / "metrics" / "stability.json").read_text()))
+    seeds = seed_timings(workdir)
 
     row = {
         "n": n,
         "n_test": args.n_test,
         "table": str(table),
-        "rows_used": timings["rows"],
+        "rows_used": json.loads((workdir / "results" / "data" / "features.json").read_text())["rows_kept"],
         "numba_cache": args.numba_cache,
         "repeats": repeats,
         "wall_a": wall_a,
-        "wall_a_measured": a.wall_s,
+        "wall_a_measured": a.wall_s if a else None,
         "walls_a_measured": [round(run.wall_s, 3) for run, _ in seed_runs],
         "estimated_a": seed_n if estimate else None,
         "estimate_a": estimate,
         "wall_b": b.wall_s,
         "walls_b": [round(run.wall_s, 3) for run, _ in workflow_runs],
-        "rss_a": a.peak_tree_rss,
+        "rss_a": a.peak_tree_rss if a else None,
         "rss_b": b.peak_tree_rss,
-        "seed_loop": {**_measurement_json(a), "timings": timings, "steps": seed_breakdown(timings)},
+        "seed_loop": {**_measurement_json(a), "timings": timings, "steps": seed_breakdown(timings)} if a else None,
         "workflow": {**_measurement_json(b), "workdir": str(workdir), "rules": rules,
-                     "rule_seconds_sum": round(sum(r["sum_s"] for r in rules.values()), 3)},
+                     "rule_seconds_sum": round(sum(r["sum_s"] for r in rules.values()), 3),
+                     "seed_timings": seeds, "cluster_model": cluster_model(rules, seeds)},
+        "quality": measured_quality,
         "load_average_after": os.getloadavg(),
     }
     row["evaluation"] = evaluate(n, wall_a, b.wall_s, b.peak_tree_rss)
-    if repeats > 1:
+    if n == ARCHIVE_N and reference_quality:
+        checks = quality_checks(measured_quality, reference_quality)
+        row["evaluation"]["checks"] += checks
+        row["evaluation"]["verdict"] = "PASS" if all(c["ok"] for c in row["evaluation"]["checks"]) else "FAIL"
+    if repeats > 1 and a:
         walls_a, walls_b = (", ".join(_s(w) for w in row[key]) for key in ("walls_a_measured", "walls_b"))
         print(f"    medians of {repeats} runs: (a) {_s(a.wall_s)} of {walls_a}; (b) {_s(b.wall_s)} of {walls_b}",
               flush=True)
-    print(format_breakdown(f"  (a) seed loop steps ({seed_n} iteration(s) measured, median run):",
-                           row["seed_loop"]["steps"], timings["in_process_s"]))
+    if a:
+        print(format_breakdown(f"  (a) seed loop steps ({seed_n} iteration(s) measured, median run):",
+                               row["seed_loop"]["steps"], timings["in_process_s"]))
     print(format_breakdown("  (b) workflow per rule family (Snakemake benchmark: files, median run):", rules, b.wall_s))
+    print(f"  quality (mean over seeds, fixed subsample): {json.dumps(measured_quality)}")
+    print(f"  modelled cluster wall with one job per seed: {row['workflow']['cluster_model']['wall_s']:.1f} s",
+          flush=True)
     return row
 
 
@@ -535,6 +628,9 @@ def main(argv=None) -> int:
                         help="above this N the seed loop runs only --estimate-iterations iterations and is "
                              "extrapolated to n_test")
     parser.add_argument("--estimate-iterations", type=int, default=1)
+    parser.add_argument("--baseline-up-to", type=int,
+                        help="run the seed loop only up to this N; larger sizes measure the workflow alone "
+                             "(at 1,000,000 rows the loop would take about a day)")
     parser.add_argument("--repeats", type=int, default=3,
                         help=f"runs of each side, alternating, at sizes up to {REPEAT_UP_TO_ROWS:,} rows; the median "
                              "run is reported (their walls vary by several seconds with the machine's load)")
@@ -570,10 +666,13 @@ def main(argv=None) -> int:
             env["numba_cache_warm_up_s"] = round(warm_numba_cache(shared_cache, workroot / "warm_up.log"), 1)
             print(f"numba cache filled in {env['numba_cache_warm_up_s']} s (once per machine): {shared_cache}",
                   flush=True)
+        reference_quality = None
         for n in sorted(args.sizes):
-            row = bench_size(n, args, workroot, snapshot, jit_s, shared_cache)
+            row = bench_size(n, args, workroot, snapshot, jit_s, shared_cache, reference_quality)
             rows.append(row)
-            if row["estimated_a"] is None:
+            if n == LARGE_N:
+                reference_quality = row["quality"]
+            if row["seed_loop"] and row["estimated_a"] is None:
                 jit_s = umap_jit_estimate(row["seed_loop"]["timings"]) or jit_s
             _write_results(args, env, rows, workroot)
     finally:
@@ -592,12 +691,14 @@ def _write_results(args, env: dict, rows: list[dict], workroot: Path) -> None:
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "command": [Path(sys.argv[0]).name, *sys.argv[1:]],
         "settings": {"sizes": args.sizes, "n_test": args.n_test, "cores": args.cores, "numba_cache": args.numba_cache,
-                     "estimate_above": args.estimate_above, "estimate_iterations": args.estimate_iterations,
+                     "estimate_above": args.estimate_above, "baseline_up_to": args.baseline_up_to, "estimate_iterations": args.estimate_iterations,
                      "repeats": args.repeats, "repeat_up_to_rows": REPEAT_UP_TO_ROWS,
                      "format": args.format, "resample_seed": args.seed, "jitter": args.jitter,
                      "workdir": str(workroot) if (args.keep or args.workdir) else None},
         "targets": {"ratio": {str(k): v for k, v in RATIO_TARGETS.items()},
-                    str(LARGE_N): {"wall_s_below": LARGE_WALL_S, "peak_rss_bytes_below": LARGE_RSS_BYTES}},
+                    str(LARGE_N): {"wall_s_below": LARGE_WALL_S, "peak_rss_bytes_below": LARGE_RSS_BYTES},
+                    str(ARCHIVE_N): {"wall_s_below": ARCHIVE_WALL_S, "peak_rss_bytes_below": ARCHIVE_RSS_BYTES,
+                                     "quality_within": QUALITY_TOLERANCE, "quality_reference_n": LARGE_N}},
         "environment": {**env, "load_average_at_end": os.getloadavg()},
         "results": rows,
         "report": format_report(rows),

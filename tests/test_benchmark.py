@@ -176,3 +176,24 @@ def test_median_run_is_the_middle_wall(rb):
     assert rb.median_run(runs) == 2
     assert rb.median_run(runs[:2]) == 1  # the lower middle of an even count
     assert rb.median_run(runs[:1]) == 0
+
+
+def test_quality_is_the_mean_over_seeds_and_checked_against_a_reference(rb):
+    stability = {"methods": {"umap": {"per_iteration": [
+        {"trustworthiness": 0.99, "knn_preservation": 0.6}, {"trustworthiness": 0.97, "knn_preservation": 0.5}]}}}
+    measured = rb.quality(stability)
+    assert measured == {"umap": {"trustworthiness": 0.98, "knn_preservation": 0.55}}
+    within = rb.quality_checks(measured, {"umap": {"trustworthiness": 0.985, "knn_preservation": 0.58}})
+    assert [c["ok"] for c in within] == [True, False]
+    assert within[1]["difference"] == pytest.approx(-0.03)
+
+
+def test_cluster_model_runs_one_seed_per_job_along_the_longest_chain(rb):
+    rules = {name: {"max_s": seconds} for name, seconds in {
+        "import_table": 1, "prepare_features": 2, "compute_neighbour_graph": 3, "compute_tsne_affinities": 4,
+        "plot_projections": 5, "compute_stability_metrics": 6, "render_stability_table": 1, "merge_pdf": 1}.items()}
+    seeds = {"umap": {"fits": [10, 30], "startup": [2]}, "tsne": {"fits": [20, 25], "startup": [1, 3]}}
+    model = rb.cluster_model(rules, seeds)
+    # umap: 2 + 30 = 32; t-SNE: affinities 4 + 3 + 25 = 32; pca: its rule's longest job (none: 0).
+    assert model["chain"]["projections"] == 32
+    assert model["wall_s"] == 1 + 2 + 3 + 32 + 5 + 6 + 1 + 1
