@@ -7,6 +7,7 @@ they fail: CI must never skip them silently.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -16,6 +17,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
+from benchmark_module import resampled_snapshot
 from workflow_runner import REPO, run_snakemake
 
 pytestmark = pytest.mark.workflow
@@ -78,11 +80,11 @@ def _sacct(start: datetime, run_id: str, expected: set[str], timeout: float = 30
     while True:
         done = subprocess.run(
             ["sacct", "-X", "-n", "-P", "-S", start.strftime("%Y-%m-%dT%H:%M:%S"),
-             "-o", "JobID,JobName,Comment,State,ExitCode"],
+             "-o", "JobID,JobName,Comment,State,ExitCode,ReqMem,TimelimitRaw"],
             capture_output=True, text=True, check=True,
         )
         jobs = [
-            dict(zip(("id", "name", "comment", "state", "exit"), line.split("|")))
+            dict(zip(("id", "name", "comment", "state", "exit", "req_mem", "time_limit"), line.split("|")))
             for line in done.stdout.splitlines() if line.strip()
         ]
         jobs = [job for job in jobs if job["name"] == run_id]
@@ -124,3 +126,44 @@ def test_a_failing_rule_fails_the_run_and_shows_its_log(slurm, tmp_path):
     states = {_rule_of(job): job["state"] for job in jobs}
     assert states.get("prepare_features") == "FAILED", jobs
     assert "project_umap" not in states
+
+
+def test_a_large_table_is_fanned_out_one_seed_per_job_with_limits_from_its_size(slurm, tmp_path):
+    """Issue 14's cluster run at a size CI affords: 50,000 rows fitted on a 10,000-row subsample,
+    `methods.*.jobs` = n_test, each job's memory and time limit derived from its input's size."""
+    import math
+
+    from dimred_flow.projections import NeighbourGraph
+
+    table = resampled_snapshot(50_000, tmp_path / "table_50k.parquet")
+    workdir = tmp_path / "run"
+    config = {
+        "max_rows": None,
+        "source": {"kind": "file", "path": str(table)},
+        "fit_rows": 10_000,
+        "plot": {"density_above_rows": 20_000},
+        "methods": {"umap": {"jobs": 2}, "tsne": {"jobs": 2}},
+    }
+    start = datetime.now() - timedelta(seconds=5)
+    run = run_snakemake(workdir, *SLURM_ARGS, config=config, timeout=1500).assert_ok()
+
+    graph = NeighbourGraph.load(workdir / "results" / "data" / "neighbour_graph.npz")
+    rows = json.loads((workdir / "results" / "data" / "features.json").read_text())["rows_kept"]
+    assert graph.fitted_rows.size == 10_000 and graph.placement_indices.shape[0] == rows - 10_000
+    jobs = _sacct(start, _run_id(run.output), {"project_umap", "project_tsne"})
+    by_rule: dict[str, list[dict]] = {}
+    for job in jobs:
+        by_rule.setdefault(_rule_of(job), []).append(job)
+    assert len(by_rule["project_umap"]) == len(by_rule["project_tsne"]) == 2, jobs
+    assert all(job["state"] == "COMPLETED" for job in jobs), jobs
+    # project_umap: memory(4000, per_input_mb=20), runtime(60, per_input_mb=0.5) over features + graph.
+    input_mb = sum((workdir / "results" / "data" / name).stat().st_size for name in ("features.npz", "neighbour_graph.npz"))
+    input_mb /= 1024 * 1024
+    for job in by_rule["project_umap"]:
+        assert job["req_mem"] == f"{4000 + math.ceil(20 * input_mb)}M", job
+        assert int(job["time_limit"]) == 60 + math.ceil(0.5 * input_mb), job
+    stability = json.loads((workdir / "results" / "metrics" / "stability.json").read_text())
+    for method in ("umap", "tsne"):
+        for iteration in stability["methods"][method]["per_iteration"]:
+            assert iteration["trustworthiness"] > 0.95, (method, iteration)
+
