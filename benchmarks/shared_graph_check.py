@@ -2,7 +2,7 @@
 """Quality and cost of UMAP on the workflow's shared neighbour graph against UMAP's own search.
 
 On a resampled table of N rows (as run_benchmark.py builds it), in one process: the workflow's graph
-once (exact below 50,000 rows, Annoy above), then for each seed a UMAP fit searching its own
+once (an exact KD-tree search), then for each seed a UMAP fit searching its own
 neighbours (pynndescent above 4,095 rows) and one on the shared graph, each timed, with
 trustworthiness and kNN preservation on the metrics' subsample. The first fit of each kind carries
 that path's compilation; later fits show the steady cost.

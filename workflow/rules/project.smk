@@ -1,3 +1,8 @@
+# Memory and time limits grow with each job's input (memory() and runtime() in common.smk): each
+# per_input_mb is about twice the slope of the job's peak RSS over its input measured at 1,000,000
+# rows (benchmarks/results_archive.json), so a cluster neither kills a large job nor over-books a small one.
+
+
 rule prepare_features:
     input:
         table=source_table(),
@@ -81,7 +86,7 @@ rule compute_tsne_affinities:
         f"{ENVS}/reduce.yaml"
     threads: 1
     resources:
-        **memory(4000, per_input_mb=10),
+        **memory(4000, per_input_mb=5),
         runtime=runtime(30, per_input_mb=0.1),
     params:
         script=SCRIPTS / "compute_tsne_affinities.py",
@@ -110,8 +115,8 @@ rule project_umap:
     # umap-learn runs single-threaded once a random_state is set.
     threads: 1
     resources:
-        **memory(4000, per_input_mb=20),
-        runtime=runtime(60, per_input_mb=0.5),
+        **memory(4000, per_input_mb=12),
+        runtime=runtime(60, per_input_mb=0.1),
     params:
         script=SCRIPTS / "project.py",
         batch=batch_args,
@@ -139,7 +144,7 @@ rule project_pca:
         f"{ENVS}/reduce.yaml"
     threads: 1
     resources:
-        **memory(2000, per_input_mb=10),
+        **memory(2000, per_input_mb=5),
         runtime=runtime(10, per_input_mb=0.02),
     params:
         script=SCRIPTS / "project.py",
@@ -170,8 +175,8 @@ rule project_tsne:
         f"{ENVS}/reduce.yaml"
     threads: 1
     resources:
-        **memory(4000, per_input_mb=20),
-        runtime=runtime(60, per_input_mb=0.5),
+        **memory(4000, per_input_mb=5),
+        runtime=runtime(60, per_input_mb=0.1),
     params:
         script=SCRIPTS / "project.py",
         batch=batch_args,
@@ -207,7 +212,7 @@ rule plot_projections:
         f"{ENVS}/plot.yaml"
     threads: 1
     resources:
-        **memory(2000, per_input_mb=10),
+        **memory(2000, per_input_mb=5),
         runtime=runtime(10, per_input_mb=0.05),
     params:
         script=SCRIPTS / "plot_projections.py",
@@ -248,7 +253,7 @@ rule compute_stability_metrics:
         f"{ENVS}/plot.yaml"
     threads: 1
     resources:
-        **memory(4000, per_input_mb=10),
+        **memory(4000, per_input_mb=5),
         runtime=runtime(30, per_input_mb=0.05),
     params:
         script=SCRIPTS / "compute_stability_metrics.py",
