@@ -15,7 +15,9 @@ silently skip). Port: $DACHS_PORT (default 8765).
 
 The served table is ``TABLE`` (dimred_test.main) with ``COLUMNS`` and ``N_ROWS`` rows; the
 CSV it was imported from is ``CSV_PATH`` (empty fields are NULLs); ``assert_same_tables``
-checks that two reads of it agree, NULLs, units and types included.
+checks that two reads of it agree, NULLs, units and types included. ``LARGE_TABLE``
+(dimred_test.large) holds gaia_sample.csv repeated to as many rows as
+:meth:`DachsServer.fill_large_table` asks for (tests/servers/dachs/make_large_table.py).
 """
 from __future__ import annotations
 
@@ -34,6 +36,7 @@ import pytest
 DACHS_DIR = Path(__file__).resolve().parent / "servers" / "dachs"
 CSV_PATH = DACHS_DIR / "gaia_sample.csv"
 TABLE = "dimred_test.main"
+LARGE_TABLE = "dimred_test.large"
 COLUMNS = ["source_id", "ra", "dec", "parallax", "pmra", "pmdec",
            "xgal", "ygal", "zgal", "bprp0", "mg0", "random_index"]
 N_ROWS = 1000
@@ -91,6 +94,13 @@ class DachsServer:
     def restart(self) -> str:
         self.stop()
         return self.start()
+
+    def fill_large_table(self, n_rows: int) -> None:
+        """Import `n_rows` rows into LARGE_TABLE (kept when already there); restart so the server sees it."""
+        printed = self._run("import_large.sh", str(n_rows), timeout=1800).split()
+        if printed[-1:] != [str(n_rows)]:
+            raise RuntimeError(f"import_large.sh printed {printed!r}, expected {n_rows}")
+        self.restart()
 
     def is_up(self) -> bool:
         try:

@@ -25,15 +25,16 @@ class RuleProgram:
     env_file: Path
 
 
-def parsed_rules(snakefile: Path = REPO / "Snakefile") -> list:
-    """The rules of the parsed workflow (what `snakemake --lint` inspects too), default config."""
+def parsed_rules(snakefile: Path = REPO / "Snakefile", config: dict | None = None) -> list:
+    """The rules of the parsed workflow (what `snakemake --lint` inspects too), default config
+    with `config` merged over it as `--config` would."""
     from snakemake.api import SnakemakeApi
     from snakemake.settings.types import ConfigSettings, OutputSettings, ResourceSettings
 
     with tempfile.TemporaryDirectory() as workdir, SnakemakeApi(OutputSettings(quiet={"all"})) as api:
         workflow_api = api.workflow(
             resource_settings=ResourceSettings(),
-            config_settings=ConfigSettings(),
+            config_settings=ConfigSettings(config=config or {}),
             snakefile=snakefile,
             workdir=Path(workdir),
         )

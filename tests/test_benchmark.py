@@ -6,12 +6,12 @@ import numpy as np
 import pytest
 from astropy.table import MaskedColumn, Table
 
-from benchmark_module import run_benchmark_module
+from benchmark_module import benchmark_module
 
 
 @pytest.fixture(scope="module")
 def rb():
-    return run_benchmark_module()
+    return benchmark_module()
 
 
 @pytest.fixture(scope="module")
@@ -190,3 +190,17 @@ def test_cluster_model_runs_one_seed_per_job_along_the_longest_chain(rb):
     # umap: 2 + 30 = 32; t-SNE: affinities 4 + 3 + 25 = 32; pca: its rule's longest job (none: 0).
     assert model["chain"]["projections"] == 32
     assert model["wall_s"] == 1 + 2 + 3 + 32 + 5 + 6 + 1 + 1
+
+
+@pytest.mark.parametrize("n_rows, n_chunks", [(1_000_000, 10), (50_000, 3), (30, 7)])
+def test_tap_fetch_benchmark_configs_are_valid_and_cover_every_row(n_rows, n_chunks):
+    from dimred_flow.chunks import chunk_conditions
+    from dimred_flow.config import validate_config
+
+    tap_bench = benchmark_module("tap_fetch_benchmark")
+    whole = validate_config(tap_bench.fetch_config("http://127.0.0.1:8765/tap", n_rows, None))
+    chunked = validate_config(tap_bench.fetch_config("http://127.0.0.1:8765/tap", n_rows, n_chunks))
+    assert whole["source"]["tap"]["chunks"] is None and whole["source"]["tap"]["maxrec"] > n_rows
+    edges = chunked["source"]["tap"]["chunks"]["edges"]
+    assert edges[0] == 0 and edges[-1] == n_rows - 1 and len(edges) == n_chunks + 1
+    assert len(chunk_conditions("random_index", edges)) == n_chunks

@@ -15,7 +15,7 @@ import pyarrow.parquet as pq
 import pytest
 import yaml
 
-from dachs_fixture import COLUMNS, N_ROWS, TABLE, assert_same_tables
+from dachs_fixture import COLUMNS, LARGE_TABLE, N_ROWS, TABLE, assert_same_tables
 from dimred_flow.config import validate_config
 from dimred_flow.tables import read_parquet
 from dimred_flow.tap import fetch_table
@@ -39,6 +39,8 @@ ORDER BY source_id
 """
 CHUNKS = {"column": "random_index", "edges": [0, 333, 666, N_ROWS - 1]}
 CHUNK_QUERY = f"SELECT {', '.join(COLUMNS)} FROM {TABLE} WHERE {{chunk_condition}} ORDER BY source_id"
+# Large enough that each chunk is an async job of its own and above the profile's maxrec of 5,000.
+LARGE_ROWS = 50_000
 
 
 def load_profile(name: str) -> dict:
@@ -215,6 +217,28 @@ def test_server_stopped_mid_run_then_rerun_completes(tmp_path, dachs):
     run_snakemake(tmp_path, CHUNKED_TABLE, config=config).assert_ok()
     assert first_chunk.stat().st_mtime_ns == fetched_at  # the chunk fetched before the stop is kept
     assert json.loads((tmp_path / "results" / "data" / "tap_chunked_table.json").read_text())["row_count"] == N_ROWS
+
+
+
+def test_chunked_fetch_of_a_large_table(tmp_path, dachs_server):
+    dachs_server.fill_large_table(LARGE_ROWS)
+    query = f"SELECT {', '.join(COLUMNS)} FROM {LARGE_TABLE} WHERE {{chunk_condition}} ORDER BY source_id"
+    chunks = {"column": "random_index", "edges": [*range(0, LARGE_ROWS, 10_000), LARGE_ROWS - 1]}
+    config = dachs_config(dachs_server.url, query=query, chunks=chunks, maxrec=20_000)
+    run_snakemake(tmp_path, CHUNKED_TABLE, config=config).assert_ok()
+
+    chunked = read_parquet(tmp_path / CHUNKED_TABLE)
+    chunked.sort("source_id")
+    assert list(chunked["source_id"]) == list(range(1, LARGE_ROWS + 1))
+    assert sorted(chunked["random_index"]) == list(range(LARGE_ROWS))
+    sample, _ = fetch_table(dachs_server.url, f"SELECT {', '.join(COLUMNS)} FROM {TABLE} ORDER BY source_id",
+                            maxrec=N_ROWS + 1)
+    # Row i of the large table repeats sample row i mod 1000 (tests/servers/dachs/make_large_table.py).
+    expected = sample[(np.asarray(chunked["source_id"]) - 1) % N_ROWS]
+    values = [name for name in COLUMNS if name not in ("source_id", "random_index")]
+    assert_same_tables(expected[values], chunked[values])
+    provenance = json.loads((tmp_path / "results" / "data" / "tap_chunked_table.json").read_text())
+    assert [chunk["row_count"] for chunk in provenance["chunks"]] == [10_000] * 5
 
 
 # --------------------------------------------------------------------------- failures

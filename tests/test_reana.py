@@ -156,3 +156,17 @@ def test_jobs_on_a_large_table_ask_for_more_memory_and_time():
             assert large > small, (name, resource, small, large)
 
 
+
+
+def test_tap_fetches_ask_for_memory_by_maxrec():
+    """maxrec bounds the rows a fetch holds in memory: a million-row chunk asks for more than a 5,000-row one."""
+
+    def fetch_memory(maxrec):
+        config = {"source": {"kind": "tap", "tap": {"url": "http://127.0.0.1:8765/tap", "maxrec": maxrec,
+                                                    "query": "SELECT * FROM t WHERE {chunk_condition}",
+                                                    "chunks": {"column": "random_index", "edges": [0, 10]}}}}
+        rules = {rule.name: rule for rule in parsed_rules(config=config)}
+        return [_declared(rules[name].resources["mem_mb"], 1) for name in ("fetch_tap_table", "fetch_tap_chunk")]
+
+    small, large = fetch_memory(5_000), fetch_memory(1_000_000)
+    assert small == [508, 508] and large == [2000, 2000], (small, large)

@@ -29,6 +29,12 @@ TAP_CHUNKS = tap_chunk_conditions()
 # Minutes: source.tap.timeout bounds the whole fetch, retries included; the rest is for writing.
 TAP_RUNTIME = int(float(config["source"]["tap"]["timeout"]) // 60) + 10
 
+# A fetch holds its whole result in memory, about 1.1 KB per row of the seed's 12 columns
+# (1,000,000 rows: 1,079 MB, benchmarks/results_tap_fetch.json), and maxrec bounds the rows of
+# each query, chunks included. Without a maxrec the service's limit decides, unknown here.
+TAP_MAXREC = config["source"]["tap"]["maxrec"]
+TAP_MEMORY = memory(500 + math.ceil(1.5e-3 * TAP_MAXREC) if TAP_MAXREC else 4000)
+
 
 # Every TAP setting, the query first, is a param: Snakemake fetches again when one
 # changes, and never because a config file was touched.
@@ -44,7 +50,7 @@ rule fetch_tap_table:
         f"{ENVS}/fetch.yaml"
     threads: 1
     resources:
-        **memory(4000),
+        **TAP_MEMORY,
         runtime=TAP_RUNTIME,
     params:
         script=SCRIPTS / "fetch_tap_table.py",
@@ -69,7 +75,7 @@ rule fetch_tap_chunk:
         f"{ENVS}/fetch.yaml"
     threads: 1
     resources:
-        **memory(4000),
+        **TAP_MEMORY,
         runtime=TAP_RUNTIME,
     params:
         script=SCRIPTS / "fetch_tap_table.py",

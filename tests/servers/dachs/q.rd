@@ -4,7 +4,9 @@
      installed as /var/gavo/inputs/dimred_test/q.rd by provision.sh)
      Rows: 1000 real Gaia DR3 sources (tests/data/gaia_dr3_sample_1000.fits) with
      StarHorse-like derived columns; built by make_table.py into gaia_sample.csv.
-     Empty CSV fields become NULL. -->
+     Empty CSV fields become NULL.
+     ADQL table: dimred_test.large  (same columns; imported only on demand by import_large.sh
+     from a CSV that make_large_table.py generates from gaia_sample.csv, for archive-scale fetches) -->
 <resource schema="dimred_test">
   <meta name="title">dimred-flow test table (Gaia DR3 sample)</meta>
   <meta name="description">1000 Gaia DR3 sources with derived Galactocentric
@@ -15,9 +17,7 @@
   <meta name="source">Gaia Collaboration 2023, A&amp;A 674, A1</meta>
   <meta name="content.type">Catalog</meta>
 
-  <table id="main" onDisk="True" adql="True" primary="source_id">
-    <meta name="description">Gaia DR3 sample joined with StarHorse-like
-      derived quantities (test data).</meta>
+  <STREAM id="gaia_columns">
     <column name="source_id" type="bigint" required="True"
       ucd="meta.id;meta.main" tablehead="Gaia DR3 id"
       description="Gaia DR3 unique source identifier"/>
@@ -48,12 +48,32 @@
       description="Absolute G magnitude G + 5 log10(parallax/100 mas); NULL if parallax missing or &lt;= 0"/>
     <column name="random_index" type="bigint" required="True"
       ucd="meta.code" description="Deterministic 0..N-1 index for chunked queries (rank of Gaia random_index)"/>
+  </STREAM>
+
+  <table id="main" onDisk="True" adql="True" primary="source_id">
+    <meta name="description">Gaia DR3 sample joined with StarHorse-like
+      derived quantities (test data).</meta>
+    <FEED source="gaia_columns"/>
+  </table>
+
+  <table id="large" onDisk="True" adql="True" primary="source_id">
+    <meta name="description">gaia_sample.csv repeated to any number of rows with
+      synthetic source_id and a shuffled random_index (archive-scale fetch tests).</meta>
+    <FEED source="gaia_columns"/>
   </table>
 
   <data id="import">
     <sources>gaia_sample.csv</sources>
     <csvGrammar/>
     <make table="main">
+      <rowmaker idmaps="*"/>
+    </make>
+  </data>
+
+  <data id="import_large" auto="False">
+    <sources>large.csv</sources>
+    <csvGrammar/>
+    <make table="large">
       <rowmaker idmaps="*"/>
     </make>
   </data>
