@@ -339,12 +339,12 @@ def cluster_model(rules: dict, seed_seconds: dict) -> dict:
 
 
 def seed_timings(workdir: Path) -> dict:
-    """Per method: each fit's seconds and each batch job's start-up, from the embeddings' seeds.json and
+    """Per method: each fit's seconds and each batch job's start-up, from the embeddings' batch.json and
     Snakemake's benchmark files of the projection jobs."""
     out = {}
     for batch in sorted((Path(workdir) / "results" / "embeddings").glob("*/iterations_*")):
         method = batch.parent.name
-        fits = list(json.loads((batch / "seeds.json").read_text())["seconds"].values())
+        fits = list(json.loads((batch / "batch.json").read_text())["seconds"].values())
         tsv = Path(workdir) / "results" / "benchmarks" / f"project_{method}" / f"{batch.name}.tsv"
         with open(tsv, newline="") as handle:
             job_s = float(next(csv.DictReader(handle, delimiter="\t"))["s"])

@@ -2,20 +2,22 @@
 """Compute each method's seed-stability metrics across the iterations and write them as JSON."""
 
 import argparse
+import json
 from pathlib import Path
 
 from dimred_flow.checksums import file_sha256
 from dimred_flow.cli import read_json, run, setup_logging, write_json
+from dimred_flow.derivation import check_derivation, read_batch_fingerprints, read_carried
 from dimred_flow.embeddings import embedding_name, load_embedding
 from dimred_flow.features import load_features
 from dimred_flow.methods import METHODS
 from dimred_flow.metrics import FeatureNeighbourhoods, method_stability
 
 
-def find_embedding(directories: list[Path], iteration: int):
+def find_batch(directories: list[Path], iteration: int) -> Path:
     for directory in directories:
         if (directory / embedding_name(iteration)).exists():
-            return load_embedding(directory, iteration)
+            return directory
     raise FileNotFoundError(f"no {embedding_name(iteration)} in {', '.join(map(str, directories))}")
 
 
@@ -24,31 +26,33 @@ def main() -> None:
     parser.add_argument("--features", required=True, type=Path)
     for method in METHODS:
         parser.add_argument(f"--{method}", required=True, nargs="+", type=Path, help=f"{method} batch directories")
-    parser.add_argument("--iterations", required=True, nargs="+", type=int)
-    parser.add_argument("--seeds", required=True, nargs="+", type=int)
-    parser.add_argument("--n-neighbors", required=True, type=int)
-    parser.add_argument("--max-rows", required=True, type=int, help="subsample size for the neighbour metrics")
-    parser.add_argument("--fingerprint", required=True, help="identifies the embeddings and settings measured")
+    parser.add_argument("--settings", required=True, type=json.loads, help="JSON: derivation.stability_settings")
+    parser.add_argument("--fingerprint", required=True, help="what the plan expects these metrics to be")
     parser.add_argument("--source-provenance", required=True, type=Path, help="results/data/*_table.json")
     parser.add_argument("--out", required=True, type=Path)
     args = parser.parse_args()
     log = setup_logging("compute_stability_metrics")
-    if len(args.iterations) != len(args.seeds):
-        parser.error("--iterations and --seeds must have the same length")
+    settings = args.settings
+    seeds = {int(i): seed for i, seed in settings["seeds"].items()}
+    batches = {method: {i: find_batch(getattr(args, method), i) for i in seeds} for method in METHODS}
+    inputs = {"features": read_carried(args.features)}
+    for method, batch_of in batches.items():
+        inputs[method] = [read_batch_fingerprints(batch_of[i])[i] for i in seeds]
+    directories = sorted({directory for batch_of in batches.values() for directory in batch_of.values()})
+    fingerprint = check_derivation("compute_stability_metrics", settings, inputs, args.fingerprint, [args.features, *directories])
 
     features = load_features(args.features).matrix
-    seeds = dict(zip(args.iterations, args.seeds))
-    neighbourhoods = FeatureNeighbourhoods(features, n_neighbors=args.n_neighbors, max_rows=args.max_rows)
+    neighbourhoods = FeatureNeighbourhoods(features, n_neighbors=settings["n_neighbors"], max_rows=settings["max_rows"])
     methods = {}
     for method in METHODS:
-        embeddings = {i: find_embedding(getattr(args, method), i) for i in args.iterations}
+        embeddings = {i: load_embedding(batches[method][i], i) for i in seeds}
         methods[method] = method_stability(neighbourhoods, embeddings, seeds)
         log.info("%s: %s", method, methods[method]["summary"])
     source = {key: value for key, value in read_json(args.source_provenance).items() if key != "columns"}
     write_json(
         args.out,
         {
-            "fingerprint": args.fingerprint,
+            "fingerprint": fingerprint,
             "seeds": {str(i): seed for i, seed in seeds.items()},
             # The data behind the metrics travels with them, so a run that only downloads
             # them can still cite its source.

@@ -5,7 +5,7 @@ import argparse
 from pathlib import Path
 
 from dimred_flow.cli import read_json, run, setup_logging
-from dimred_flow.staging_cli import add_storage_arguments, storage_from_arguments
+from dimred_flow.staging_cli import add_storage_arguments, listing_cleared_on_failure, storage_from_arguments
 from dimred_flow.storage import download_plot
 
 
@@ -19,8 +19,8 @@ def main() -> None:
     log = setup_logging("download_plot")
 
     record = read_json(args.inventory)["stored"][str(args.iteration)]
-    storage = storage_from_arguments(args)
-    download_plot(storage, args.user_folder, args.iteration, args.out, record)
+    with listing_cleared_on_failure(args.inventory):
+        download_plot(storage_from_arguments(args), args.user_folder, args.out, record)
     log.info("downloaded and verified iteration %d (seed %d)", args.iteration, record["seed"])
 
 

@@ -5,7 +5,7 @@ import argparse
 from pathlib import Path
 
 from dimred_flow.cli import read_json, run, setup_logging
-from dimred_flow.staging_cli import add_storage_arguments, storage_from_arguments
+from dimred_flow.staging_cli import add_storage_arguments, listing_cleared_on_failure, storage_from_arguments
 from dimred_flow.storage import download_file
 
 
@@ -18,7 +18,8 @@ def main() -> None:
     log = setup_logging("download_stability_metrics")
 
     record = read_json(args.inventory)["stored"]
-    download_file(storage_from_arguments(args), record["key"], args.out, record["sha256"])
+    with listing_cleared_on_failure(args.inventory):
+        download_file(storage_from_arguments(args), record["key"], args.out, record["sha256"])
     log.info("downloaded and verified %s", record["key"])
 
 

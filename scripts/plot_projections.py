@@ -1,10 +1,13 @@
 #!/usr/bin/env python3
-"""Plot one iteration's UMAP, PCA and t-SNE embeddings side by side."""
+"""Plot one iteration's UMAP, PCA and t-SNE embeddings side by side; record the fingerprint it was made with."""
 
 import argparse
+import json
 from pathlib import Path
 
-from dimred_flow.cli import run, setup_logging
+from dimred_flow.checksums import file_sha256
+from dimred_flow.cli import run, setup_logging, write_json
+from dimred_flow.derivation import check_derivation, read_batch_fingerprints, read_carried
 from dimred_flow.embeddings import load_embedding
 from dimred_flow.features import load_features
 from dimred_flow.methods import METHODS
@@ -16,29 +19,36 @@ def main() -> None:
     parser.add_argument("--features", required=True, type=Path)
     for method in METHODS:
         parser.add_argument(f"--{method}", required=True, type=Path, help=f"{method} embeddings directory")
-    parser.add_argument("--iteration", required=True, type=int)
-    parser.add_argument("--n-test", required=True, type=int)
-    parser.add_argument("--seed", required=True, type=int)
-    parser.add_argument("--tsne-implementation", required=True)
-    parser.add_argument("--dpi", required=True, type=int)
-    parser.add_argument("--point-size", required=True, type=float)
-    parser.add_argument("--density-above-rows", required=True, type=int)
-    parser.add_argument("--out", required=True, type=Path)
+    parser.add_argument("--settings", required=True, type=json.loads, help="JSON: derivation.plot_settings")
+    parser.add_argument("--fingerprint", required=True, help="what the plan expects this plot to be")
+    parser.add_argument("--out", required=True, type=Path, help="the plot (PNG)")
+    parser.add_argument("--record", required=True, type=Path, help="JSON: fingerprint, iteration, seed, sha256")
     args = parser.parse_args()
     log = setup_logging("plot_projections")
 
-    embeddings = {method: load_embedding(getattr(args, method), args.iteration) for method in METHODS}
-    plot_projections(
-        embeddings,
-        load_features(args.features),
-        iteration=args.iteration,
-        n_test=args.n_test,
-        seed=args.seed,
-        tsne_implementation=args.tsne_implementation,
-        out_path=args.out,
-        dpi=args.dpi,
-        point_size=args.point_size,
-        density_above_rows=args.density_above_rows,
+    settings = args.settings
+    iteration = settings["iteration"]
+    directories = {method: getattr(args, method) for method in METHODS}
+    inputs = {"features": read_carried(args.features)}
+    for method, directory in directories.items():
+        carried = read_batch_fingerprints(directory)
+        if iteration not in carried:
+            parser.error(f"{directory} holds no embedding of iteration {iteration}")
+        inputs[method] = carried[iteration]
+    fingerprint = check_derivation(
+        "plot_projections", settings, inputs, args.fingerprint, [args.features, *directories.values()]
+    )
+    embeddings = {method: load_embedding(directory, iteration) for method, directory in directories.items()}
+    plot_projections(embeddings, load_features(args.features), out_path=args.out, **settings)
+    write_json(
+        args.record,
+        {
+            "fingerprint": fingerprint,
+            "iteration": iteration,
+            "seed": settings["seed"],
+            "sha256": file_sha256(args.out),
+            "size": args.out.stat().st_size,
+        },
     )
     log.info("wrote %s", args.out)
 

@@ -2,9 +2,11 @@
 """Derive, select and standardise the features; record how many rows were dropped."""
 
 import argparse
+import json
 from pathlib import Path
 
 from dimred_flow.cli import run, setup_logging, write_json
+from dimred_flow.derivation import check_derivation
 from dimred_flow.features import prepare_features
 from dimred_flow.tables import read_parquet
 
@@ -12,28 +14,19 @@ from dimred_flow.tables import read_parquet
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--table", required=True, type=Path)
-    parser.add_argument("--features", required=True, nargs="+")
-    parser.add_argument("--derive", nargs="*", default=[])
-    parser.add_argument("--label-column", default="")
-    parser.add_argument("--color-by", required=True)
-    parser.add_argument("--standardize", action=argparse.BooleanOptionalAction, default=True)
-    parser.add_argument("--max-rows", type=int, default=0, help="0 keeps every row")
+    parser.add_argument("--settings", required=True, type=json.loads, help="JSON: derivation.features_settings")
+    parser.add_argument("--fingerprint", required=True, help="what the plan expects these settings to make")
     parser.add_argument("--out", required=True, type=Path, help="features .npz")
     parser.add_argument("--summary", required=True, type=Path, help="JSON summary")
     args = parser.parse_args()
     log = setup_logging("prepare_features")
 
-    prepared = prepare_features(
-        read_parquet(args.table),
-        args.features,
-        derive=args.derive,
-        label_column=args.label_column or None,
-        color_by=args.color_by,
-        standardize=args.standardize,
-        max_rows=args.max_rows or None,
-    )
-    prepared.save(args.out)
-    write_json(args.summary, prepared.summary)
+    # The source's identity names the table in the fingerprint; the table itself is the input.
+    fingerprint = check_derivation("prepare_features", args.settings, {}, args.fingerprint, [args.table])
+    options = {key: value for key, value in args.settings.items() if key != "source"}
+    prepared = prepare_features(read_parquet(args.table), options.pop("features"), **options)
+    prepared.save(args.out, fingerprint)
+    write_json(args.summary, {**prepared.summary, "fingerprint": fingerprint})
     log.info(
         "kept %d of %d rows (%d dropped for missing features)",
         prepared.summary["rows_kept"],

@@ -1,4 +1,4 @@
-"""Configuration: schema validation with defaults, per-iteration seeds, job batches, fingerprints.
+"""Configuration: schema validation with defaults, per-iteration seeds, job batches.
 
 Imported by the Snakefile at parse time, so it stays light (no numpy, no network)
 and never touches credentials.
@@ -8,13 +8,11 @@ from __future__ import annotations
 
 import copy
 import hashlib
-import json
 from pathlib import Path
 
 import jsonschema
 import yaml
 
-from dimred_flow import __version__
 from dimred_flow.chunks import ChunkError, chunk_conditions, require_placeholder
 from dimred_flow.errors import UserError
 from dimred_flow.methods import STOCHASTIC_METHODS
@@ -148,40 +146,3 @@ def batch_of(config: dict, method: str, iteration: int) -> tuple[int, int]:
         if first <= iteration <= last:
             return first, last
     raise ValueError(f"iteration {iteration} is outside 1..{config['n_test']}")
-
-
-def _digest(payload) -> str:
-    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
-
-
-def data_fingerprint(config: dict) -> str:
-    """What determines the prepared feature matrix (not the seeds, not the staging)."""
-    source = dict(config["source"])
-    source.pop("endpoint_url", None)  # where an s3:// table is served from does not change its rows
-    if source["kind"] == "file":
-        source.pop("tap")
-    else:
-        source.pop("path")
-    keys = ("derive", "features", "label_column", "color_by", "standardize", "max_rows")
-    return _digest({"source": source, **{key: config[key] for key in keys}})
-
-
-def method_settings(config: dict) -> dict:
-    """Method parameters that change an embedding; job counts only change scheduling."""
-    return {
-        method: {k: v for k, v in params.items() if k != "jobs"}
-        for method, params in config["methods"].items()
-    }
-
-
-def plot_fingerprint(config: dict, iteration: int) -> str:
-    """Identifies what plot `iteration` shows: a stored plot is reused only on an exact match."""
-    return _digest(
-        {
-            "version": __version__,
-            "data": data_fingerprint(config),
-            "methods": method_settings(config),
-            "plot": config["plot"],
-            "seed": iteration_seed(config["seed"], iteration),
-        }
-    )

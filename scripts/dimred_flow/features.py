@@ -91,10 +91,11 @@ class PreparedFeatures:
     colour_is_label: bool
     summary: dict
 
-    def save(self, path) -> None:
+    def save(self, path, fingerprint: str) -> None:
         with replaced_atomically(path) as partial:
             np.savez(
                 partial,
+                fingerprint=np.array(fingerprint),
                 matrix=self.matrix,
                 feature_names=np.array(self.feature_names),
                 row_ids=self.row_ids,

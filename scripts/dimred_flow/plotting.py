@@ -57,7 +57,6 @@ def plot_projections(
     features: PreparedFeatures,
     *,
     iteration: int,
-    n_test: int,
     seed: int,
     tsne_implementation: str,
     out_path: Path,
@@ -122,7 +121,9 @@ def plot_projections(
         figure.colorbar(mappable, ax=axes, label=f"{features.colour_name}{unit}", shrink=0.9)
     shading = "; density: opacity grows with log(count)" if density else ""
     figure.suptitle(
-        f"Iteration {iteration} of {n_test}: {n_points:,} stars{shading}, "
+        # No "of n_test": a stored plot is reused by runs with more iterations, and one PDF
+        # must not mix totals.
+        f"Iteration {iteration}: {n_points:,} stars{shading}, "
         f"features: {', '.join(features.feature_names)}"
     )
     with replaced_atomically(out_path) as partial:

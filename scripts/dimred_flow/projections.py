@@ -80,7 +80,7 @@ class NeighbourGraph:
     placement_indices: np.ndarray | None = None  # (n_rows - n_fitted, p) int32, positions in fitted_rows
     placement_distances: np.ndarray | None = None  # (n_rows - n_fitted, p) float32
 
-    def save(self, path: Path) -> None:
+    def save(self, path: Path, fingerprint: str) -> None:
         subsampled = {}
         if self.fitted_rows is not None:
             subsampled = {
@@ -89,12 +89,14 @@ class NeighbourGraph:
                 "placement_distances": self.placement_distances,
             }
         with replaced_atomically(path) as partial:
-            np.savez(partial, indices=self.indices, distances=self.distances, **subsampled)
+            np.savez(
+                partial, indices=self.indices, distances=self.distances, fingerprint=np.array(fingerprint), **subsampled
+            )
 
     @classmethod
     def load(cls, path: Path) -> NeighbourGraph:
         with np.load(path) as stored:
-            return cls(**{name: stored[name] for name in stored.files})
+            return cls(**{name: stored[name] for name in stored.files if name != "fingerprint"})
 
     def nearest(self, k: int) -> NeighbourGraph:
         if k > self.indices.shape[1]:
@@ -269,6 +271,29 @@ def tsne_affinities(graph: NeighbourGraph, *, perplexity: float, threads: int):
     return PerplexityBasedNN(perplexity=perplexity, knn_index=index, n_jobs=threads).P
 
 
+def save_affinities(path: Path, affinities, fingerprint: str) -> None:
+    """The sparse affinities with the fingerprint they were made with (scipy's save_npz keeps no extra entry)."""
+    csr = affinities.tocsr()
+    with replaced_atomically(path) as partial:
+        np.savez(
+            partial,
+            data=csr.data,
+            indices=csr.indices,
+            indptr=csr.indptr,
+            shape=np.array(csr.shape),
+            fingerprint=np.array(fingerprint),
+        )
+
+
+def load_affinities(path: Path):
+    import scipy.sparse
+
+    with np.load(path, allow_pickle=False) as stored:
+        return scipy.sparse.csr_matrix(
+            (stored["data"], stored["indices"], stored["indptr"]), shape=tuple(stored["shape"])
+        )
+
+
 def fit_tsne_opentsne(
     affinities, seed: int, *, n_iter: int, threads: int, graph: NeighbourGraph | None = None
 ) -> np.ndarray:
@@ -319,11 +344,11 @@ def _with_placed_rows(fitted_embedding: np.ndarray, graph: NeighbourGraph | None
     return graph.whole(fitted_embedding, graph.placed_by_median(fitted_embedding))
 
 
-def run_batch(fit, iterations: list[int], seeds: list[int], out_dir: Path, log=print) -> dict:
+def run_batch(fit, iterations: list[int], seeds: list[int], fingerprints: dict[int, str], out_dir: Path, log=print) -> dict:
     """Fit one embedding per (iteration, seed) in this process, so one-off costs are paid once.
 
     The batch is written to a '.partial' directory renamed into place at the end: a killed job
-    never leaves a directory that looks finished.
+    never leaves a directory that looks finished. Its batch.json carries each embedding's fingerprint.
     """
     out_dir = Path(out_dir)
     partial = out_dir.with_name(out_dir.name + ".partial")
@@ -335,8 +360,13 @@ def run_batch(fit, iterations: list[int], seeds: list[int], out_dir: Path, log=p
         save_embedding(partial, iteration, fit(seed))
         timings[iteration] = round(time.perf_counter() - started, 3)
         log(f"iteration {iteration} (seed {seed}) done in {timings[iteration]} s")
-    record = {"iterations": iterations, "seeds": seeds, "seconds": timings}
-    (partial / "seeds.json").write_text(json.dumps(record, indent=2))
+    record = {
+        "iterations": iterations,
+        "seeds": seeds,
+        "seconds": timings,
+        "fingerprints": {str(i): fingerprints[i] for i in iterations},
+    }
+    (partial / "batch.json").write_text(json.dumps(record, indent=2))
     shutil.rmtree(out_dir, ignore_errors=True)
     partial.rename(out_dir)
     return record

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from dimred_flow.errors import UserError
 from dimred_flow.storage import Storage, open_storage
 
 
@@ -13,3 +18,14 @@ def add_storage_arguments(parser) -> None:
 
 def storage_from_arguments(args) -> Storage:
     return open_storage(args.storage, args.endpoint_url or None)
+
+
+@contextmanager
+def listing_cleared_on_failure(inventory: Path) -> Iterator[None]:
+    """A download that fails removes the cached listing it trusted, so the rerun its message suggests
+    lists the storage again instead of asking for a plot that was deleted as the message said."""
+    try:
+        yield
+    except UserError:
+        Path(inventory).unlink(missing_ok=True)
+        raise

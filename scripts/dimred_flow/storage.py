@@ -1,10 +1,15 @@
 """Plot staging through fsspec: s3fs for 's3://' URLs, webdav4 for 'davs://' (HTTPS) and 'dav://' (HTTP)
 URLs (dCache, Storage4PUNCH), the local filesystem otherwise.
 
-Layout under the storage root, per user folder:
-    {root}/{user_folder}/projections_comparison_{i}.png        the plot
-    {root}/{user_folder}/projections_comparison_{i}.json       its record: fingerprint, seed, sha256, size
-The record is written last, so a plot counts as stored only once it is complete and verified.
+Layout under the storage root, per user folder, every key named by what it holds:
+    {root}/{user_folder}/objects/{sha256}.png                 a plot's bytes, named by their checksum
+    {root}/{user_folder}/plots/{fingerprint}.json             a plot's record: fingerprint, iteration,
+                                                              seed, sha256, and the key of its bytes
+    {root}/{user_folder}/stability/{fingerprint}.json         seed-stability metrics
+    {root}/{user_folder}/runs/{run}/                          a run's crate and merged PDF
+A record is written after its bytes are verified, so a plot counts as stored only once it is complete.
+Two runs sharing a folder cannot mix: a key holds only what its name says, so a record always names
+bytes with its checksum, whichever run wrote either last, and runs with other settings write other keys.
 Credentials come from the environment only and never appear in a message.
 """
 
@@ -55,12 +60,12 @@ class Storage:
         return f"{self.root}/{user_folder}/{name}"
 
 
-def plot_name(iteration: int) -> str:
-    return f"projections_comparison_{iteration}.png"
+def record_name(fingerprint: str) -> str:
+    return f"plots/{fingerprint}.json"
 
 
-def record_name(iteration: int) -> str:
-    return f"projections_comparison_{iteration}.json"
+def object_name(sha256: str) -> str:
+    return f"objects/{sha256}.png"
 
 
 def credentials_from_environment(environ=os.environ) -> tuple[str, str]:
@@ -181,22 +186,28 @@ def check_storage(storage: Storage, create_bucket: bool = False) -> None:
 
 
 def list_stored_plots(storage: Storage, user_folder: str, fingerprints: dict[int, str]) -> dict[int, dict]:
-    """Iterations whose plot is stored with the expected fingerprint, mapped to their records."""
-    folder = f"{storage.root}/{user_folder}"
+    """Iterations whose plot is stored with the expected fingerprint and whose bytes are there, mapped to
+    their records."""
     stored = {}
     try:
-        if not storage.fs.exists(folder):
-            return stored
-        names = {Path(path).name for path in storage.fs.ls(folder, detail=False)}
+        records = _names(storage, f"{storage.root}/{user_folder}/plots")
+        objects = _names(storage, f"{storage.root}/{user_folder}/objects")
         for iteration, fingerprint in fingerprints.items():
-            if record_name(iteration) not in names or plot_name(iteration) not in names:
+            if Path(record_name(fingerprint)).name not in records:
                 continue
-            record = json.loads(storage.fs.cat_file(storage.key(user_folder, record_name(iteration))))
-            if record.get("fingerprint") == fingerprint:
+            record = json.loads(storage.fs.cat_file(storage.key(user_folder, record_name(fingerprint))))
+            if record.get("fingerprint") == fingerprint and Path(object_name(record["sha256"])).name in objects:
                 stored[iteration] = record
     except Exception as error:  # noqa: BLE001
         raise storage_error(storage, error, f"list {user_folder}/") from None
     return stored
+
+
+def _names(storage: Storage, folder: str) -> set[str]:
+    try:
+        return {Path(path).name for path in storage.fs.ls(folder, detail=False)}
+    except FileNotFoundError:
+        return set()
 
 
 def sweep_incoming(storage: Storage, older_than: float = STALE_INCOMING_SECONDS) -> list[str]:
@@ -269,8 +280,9 @@ def upload_file(storage: Storage, user_folder: str, local_path: Path, name: str)
     return receipt
 
 
-def download_file(storage: Storage, key: str, destination: Path, sha256: str) -> None:
-    """Download `key`, check it against `sha256` and only then move it into place."""
+def download_file(storage: Storage, key: str, destination: Path, sha256: str, record_key: str | None = None) -> None:
+    """Download `key`, check it against `sha256` and only then move it into place; `record_key` is
+    the record that vouched for it, the one to delete so that a rerun recomputes it."""
     with replaced_atomically(destination) as partial:
         try:
             storage.fs.get_file(key, str(partial))
@@ -280,25 +292,39 @@ def download_file(storage: Storage, key: str, destination: Path, sha256: str) ->
         if actual != sha256:
             raise StorageError(
                 f"{key} does not match its recorded checksum (expected {sha256[:12]}…, got {actual[:12]}…); "
-                "it was not used. Delete it from storage and rerun to recompute it."
+                f"it was not used. Delete {record_key or key} from storage and rerun to recompute it."
             )
 
 
-def upload_plot(storage: Storage, user_folder: str, iteration: int, local_plot: Path, record: dict) -> dict:
-    """Upload one plot and then its record; return the record with size and checksum."""
-    receipt = upload_file(storage, user_folder, local_plot, plot_name(iteration))
-    record = {**record, "sha256": receipt["sha256"], "size": receipt["size"]}
+def check_plot_record(record: dict, plot: Path, fingerprint: str) -> dict:
+    """The record a plot's maker wrote, once it names `fingerprint` and the plot's current bytes."""
+    if record.get("fingerprint") != fingerprint:
+        raise StorageError(
+            f"{plot} was made as {str(record.get('fingerprint'))[:16]}, not as this run's {fingerprint[:16]}: "
+            "it was not uploaded; delete it and rerun."
+        )
+    if file_sha256(plot) != record.get("sha256"):
+        raise StorageError(f"{plot} changed after it was made: it was not uploaded; delete it and rerun.")
+    return record
+
+
+def upload_plot(storage: Storage, user_folder: str, local_plot: Path, record: dict) -> dict:
+    """Upload one plot's bytes under their checksum, then its record under its fingerprint."""
+    receipt = upload_file(storage, user_folder, local_plot, object_name(record["sha256"]))
+    record = {**record, "object": object_name(record["sha256"])}
     record_file = Path(local_plot).with_suffix(".record.json")
     record_file.write_text(json.dumps(record, indent=2, sort_keys=True))
     try:
-        upload_file(storage, user_folder, record_file, record_name(iteration))
+        upload_file(storage, user_folder, record_file, record_name(record["fingerprint"]))
     finally:
         record_file.unlink(missing_ok=True)
     return {**record, "key": receipt["key"]}
 
 
-def download_plot(storage: Storage, user_folder: str, iteration: int, destination: Path, record: dict) -> dict:
+def download_plot(storage: Storage, user_folder: str, destination: Path, record: dict) -> dict:
     """Download one stored plot and verify it against its record."""
-    key = storage.key(user_folder, plot_name(iteration))
-    download_file(storage, key, destination, record["sha256"])
+    key = storage.key(user_folder, object_name(record["sha256"]))
+    download_file(
+        storage, key, destination, record["sha256"], storage.key(user_folder, record_name(record["fingerprint"]))
+    )
     return {**record, "key": key}

@@ -1,7 +1,7 @@
-"""The stored seed-stability metrics, {root}/{user_folder}/stability.json, and whether they can be reused.
+"""The stored seed-stability metrics, {root}/{user_folder}/stability/{fingerprint}.json, and whether they can be reused.
 
-stability.json carries its own fingerprint (plot fingerprints of every iteration plus the metric
-settings), so a stored copy is reused only for exactly the same embeddings and settings.
+The metrics are stored under the fingerprint of the embeddings and settings they measure, and carry
+it inside too: a stored copy is reused only for exactly the same embeddings and settings.
 """
 
 from __future__ import annotations
@@ -11,12 +11,14 @@ import json
 from dimred_flow.checksums import bytes_sha256
 from dimred_flow.storage import Storage, storage_error
 
-STABILITY_NAME = "stability.json"
+
+def stability_name(fingerprint: str) -> str:
+    return f"stability/{fingerprint}.json"
 
 
 def find_stored_stability(storage: Storage, user_folder: str, fingerprint: str) -> dict | None:
     """The stored metrics' checksum and size when they match `fingerprint`, else None."""
-    key = storage.key(user_folder, STABILITY_NAME)
+    key = storage.key(user_folder, stability_name(fingerprint))
     try:
         if not storage.fs.exists(key):
             return None

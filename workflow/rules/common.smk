@@ -1,4 +1,3 @@
-import hashlib
 import json
 import math
 import shlex
@@ -18,10 +17,20 @@ from dimred_flow.config import (  # noqa: E402
     batch_of,
     batches_for,
     iteration_seeds,
-    plot_fingerprint,
     validate_config,
 )
 from dimred_flow.chunks import chunk_conditions  # noqa: E402
+from dimred_flow.derivation import (  # noqa: E402
+    affinities_settings,
+    digest,
+    embedding_settings,
+    features_settings,
+    graph_settings,
+    plan_run,
+    plot_settings,
+    short,
+    stability_settings,
+)
 from dimred_flow.methods import METHODS  # noqa: E402
 
 try:
@@ -69,14 +78,33 @@ def remote_source_state():
 
 
 SOURCE_STATE = remote_source_state() if SOURCE_URL else None
-FINGERPRINTED_CONFIG = (
-    {**config, "source": {**config["source"], "remote": SOURCE_STATE}}
-    if SOURCE_URL
-    else config
-)
-FINGERPRINTS = {i: plot_fingerprint(FINGERPRINTED_CONFIG, i) for i in ITERATIONS}
 TSNE = config["methods"]["tsne"]
 CONTAINER = config["container_image"]
+
+# Every result's fingerprint, derived from the settings each job is given (dimred_flow/derivation.py).
+# Local results live under paths named by it: a changed setting names a new path, so a file an
+# interrupted or earlier run left behind is never taken for this run's.
+PLAN = plan_run(config, SEEDS, SOURCE_STATE)
+FINGERPRINTS = PLAN.plots
+FEATURES = f"results/data/features/{short(PLAN.features)}.npz"
+FEATURES_SUMMARY = f"results/data/features/{short(PLAN.features)}.json"
+GRAPH = f"results/data/neighbour_graph/{short(PLAN.graph)}.npz"
+AFFINITIES = (
+    f"results/data/tsne_affinities/{short(PLAN.affinities)}.npz"
+    if PLAN.affinities
+    else None
+)
+PLOT_ITERATION = {short(PLAN.plots[i]): i for i in ITERATIONS}
+
+
+def plot_file(iteration, suffix):
+    """Iteration's plot (png) or the record of what made it (json)."""
+    return f"results/plots/{short(PLAN.plots[iteration])}.{suffix}"
+
+
+def settings_json(settings):
+    """A job's settings as its one --settings argument: what its fingerprint was derived from."""
+    return json.dumps(settings, sort_keys=True)
 
 
 wildcard_constraints:
@@ -175,25 +203,47 @@ def source_file():
     return str(REPO / path)
 
 
-def batch_dir(method, iteration):
-    first, last = batch_of(config, method, iteration)
-    return f"results/embeddings/{method}/iterations_{first}-{last}"
+def batch_name(method, first, last):
+    """A batch directory's name: its iterations and the fingerprints of the embeddings it holds."""
+    members = [PLAN.embeddings[method][i] for i in range(first, last + 1)]
+    return f"iterations_{first}-{last}_{short(digest(members))}"
 
 
-def batch_args(wildcards):
-    """Iterations and seeds of one batch, as command-line arguments."""
-    iterations = range(int(wildcards.first), int(wildcards.last) + 1)
-    return {
-        "iterations": " ".join(str(i) for i in iterations),
-        "seeds": " ".join(str(SEEDS[i]) for i in iterations),
+# Each method's batch directories by name, with the iterations each holds.
+BATCHES = {
+    method: {
+        batch_name(method, first, last): list(range(first, last + 1))
+        for first, last in batches_for(config, method)
     }
+    for method in METHODS
+}
+
+
+def batch_dir(method, iteration):
+    return f"results/embeddings/{method}/{batch_name(method, *batch_of(config, method, iteration))}"
+
+
+def batch_args(method):
+    """Iterations, seeds and expected fingerprints of one of `method`'s batches, as arguments."""
+
+    def args(wildcards):
+        iterations = BATCHES[method][wildcards.batch]
+        return {
+            "iterations": " ".join(str(i) for i in iterations),
+            "seeds": " ".join(str(SEEDS[i]) for i in iterations),
+            "fingerprints": " ".join(
+                f"{i}={PLAN.embeddings[method][i]}" for i in iterations
+            ),
+        }
+
+    return args
 
 
 def batch_priority(wildcards):
     """A method's larger batches first, so that the last one to start is the shortest and leaves
     the fewest plots to draw; always below 1, under every fixed priority of the workflow.
     """
-    return (int(wildcards.last) - int(wildcards.first) + 1) / (N_TEST + 1)
+    return len(BATCHES["tsne"][wildcards.batch]) / (N_TEST + 1)
 
 
 # Snakemake 7 (what REANA 0.9 runs) takes only numbers as priorities: there the batches keep
@@ -202,10 +252,7 @@ BATCH_PRIORITY = batch_priority if int(SNAKEMAKE_VERSION.split(".")[0]) >= 8 els
 
 
 def all_batch_dirs(method):
-    return [
-        f"results/embeddings/{method}/iterations_{first}-{last}"
-        for first, last in batches_for(config, method)
-    ]
+    return [f"results/embeddings/{method}/{name}" for name in BATCHES[method]]
 
 
 def stored_iterations():
@@ -223,15 +270,7 @@ def staged_plots(wildcards):
     ]
 
 
-# Settings of the seed-stability metrics (config key stability): k for the neighbour metrics, and
-# the size of the fixed subsample they are computed on. Part of the metrics' fingerprint.
-STABILITY = config["stability"]
-STABILITY_FINGERPRINT = hashlib.sha256(
-    json.dumps(
-        {"plots": [FINGERPRINTS[i] for i in ITERATIONS], "metrics": STABILITY},
-        sort_keys=True,
-    ).encode()
-).hexdigest()
+STABILITY_METRICS = f"results/metrics/{short(PLAN.stability)}.json"
 
 
 def stored_stability():
@@ -257,8 +296,8 @@ def local_data(wildcards=None):
     return [
         table,
         source_provenance(),
-        "results/data/features.npz",
-        "results/data/features.json",
+        FEATURES,
+        FEATURES_SUMMARY,
     ]
 
 
@@ -303,11 +342,19 @@ onsuccess:
     cancel_rescheduling_timers()
 
 
-# Run-level files that upload_report_file stages beside the plots.
+# Run-level files that upload_report_file stages: name -> (local file, storage key under the user
+# folder). The metrics are stored under their fingerprint (a run differing only in how it plots
+# reuses them), the crate and the PDF under the run's: two runs sharing a user folder never mix.
 RUN_FILES = {
-    "stability.json": "results/metrics/stability.json",
-    "ro-crate-metadata.json": "results/ro-crate-metadata.json",
-    "merged_plots.pdf": "results/merged_plots.pdf",
+    "stability.json": (STABILITY_METRICS, f"stability/{PLAN.stability}.json"),
+    "ro-crate-metadata.json": (
+        "results/ro-crate-metadata.json",
+        f"runs/{PLAN.run}/ro-crate-metadata.json",
+    ),
+    "merged_plots.pdf": (
+        "results/merged_plots.pdf",
+        f"runs/{PLAN.run}/merged_plots.pdf",
+    ),
 }
 
 

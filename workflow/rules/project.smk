@@ -7,8 +7,8 @@ rule prepare_features:
     input:
         table=source_table(),
     output:
-        features="results/data/features.npz",
-        summary="results/data/features.json",
+        features=FEATURES,
+        summary=FEATURES_SUMMARY,
     log:
         "logs/prepare_features.log",
     benchmark:
@@ -21,30 +21,18 @@ rule prepare_features:
         runtime=runtime(15, per_input_mb=0.1),
     params:
         script=SCRIPTS / "prepare_features.py",
-        features=" ".join(config["features"]),
-        derive=" ".join(config["derive"]),
-        # A flag only when set: '{params...:q}' of an empty string is no argument at all.
-        label_column=(
-            f"--label-column {shlex.quote(config['label_column'])}"
-            if config["label_column"]
-            else ""
-        ),
-        color_by=config["color_by"],
-        standardize="--standardize" if config["standardize"] else "--no-standardize",
-        max_rows=int(config["max_rows"] or 0),
+        settings=settings_json(features_settings(config, SOURCE_STATE)),
+        fingerprint=PLAN.features,
     shell:
-        "python {params.script} --table {input.table}"
-        " --features {params.features} --derive {params.derive}"
-        " {params.label_column} --color-by {params.color_by:q}"
-        " {params.standardize} --max-rows {params.max_rows}"
-        " --out {output.features} --summary {output.summary} 2> {log}"
+        "python {params.script} --table {input.table} --settings {params.settings:q}"
+        " --fingerprint {params.fingerprint} --out {output.features} --summary {output.summary} 2> {log}"
 
 
 rule compute_neighbour_graph:
     input:
-        features="results/data/features.npz",
+        features=FEATURES,
     output:
-        graph="results/data/neighbour_graph.npz",
+        graph=GRAPH,
     log:
         "logs/compute_neighbour_graph.log",
     benchmark:
@@ -59,54 +47,55 @@ rule compute_neighbour_graph:
         runtime=runtime(30, per_input_mb=0.1),
     params:
         script=SCRIPTS / "compute_neighbour_graph.py",
-        umap_neighbors=int(config["methods"]["umap"]["n_neighbors"]),
-        perplexity=float(TSNE["perplexity"]),
-        seed=int(config["seed"]),
-        fit_rows=int(config["fit_rows"]),
+        settings=settings_json(graph_settings(config)),
+        fingerprint=PLAN.graph,
     shell:
-        "python {params.script} --features {input.features}"
-        " --umap-neighbors {params.umap_neighbors} --perplexity {params.perplexity}"
-        " --seed {params.seed} --fit-rows {params.fit_rows} --threads {threads}"
-        " --out {output.graph} 2> {log}"
+        "python {params.script} --features {input.features} --settings {params.settings:q}"
+        " --fingerprint {params.fingerprint} --threads {threads} --out {output.graph} 2> {log}"
 
 
-rule compute_tsne_affinities:
-    input:
-        graph="results/data/neighbour_graph.npz",
-    output:
-        affinities="results/data/tsne_affinities.npz",
-    log:
-        "logs/compute_tsne_affinities.log",
-    benchmark:
-        "results/benchmarks/compute_tsne_affinities.tsv"
-    # Ahead of UMAP: it opens the longest chain (affinities, then the t-SNE jobs), and UMAP
-    # still starts before either t-SNE job.
-    priority: 20
-    conda:
-        f"{ENVS}/reduce.yaml"
-    threads: 1
-    resources:
-        **memory(4000, per_input_mb=5),
-        runtime=runtime(30, per_input_mb=0.1),
-    params:
-        script=SCRIPTS / "compute_tsne_affinities.py",
-        perplexity=float(TSNE["perplexity"]),
-    shell:
-        "python {params.script} --graph {input.graph}"
-        " --perplexity {params.perplexity} --threads {threads}"
-        " --out {output.affinities} 2> {log}"
+# Only openTSNE takes precomputed affinities.
+if AFFINITIES:
+
+    rule compute_tsne_affinities:
+        input:
+            graph=GRAPH,
+        output:
+            affinities=AFFINITIES,
+        log:
+            "logs/compute_tsne_affinities.log",
+        benchmark:
+            "results/benchmarks/compute_tsne_affinities.tsv"
+        # Ahead of UMAP: it opens the longest chain (affinities, then the t-SNE jobs), and UMAP
+        # still starts before either t-SNE job.
+        priority: 20
+        conda:
+            f"{ENVS}/reduce.yaml"
+        threads: 1
+        resources:
+            **memory(4000, per_input_mb=5),
+            runtime=runtime(30, per_input_mb=0.1),
+        params:
+            script=SCRIPTS / "compute_tsne_affinities.py",
+            settings=settings_json(affinities_settings(config)),
+            fingerprint=PLAN.affinities,
+        shell:
+            "python {params.script} --graph {input.graph} --settings {params.settings:q}"
+            " --fingerprint {params.fingerprint} --threads {threads} --out {output.affinities} 2> {log}"
 
 
 rule project_umap:
     input:
-        features="results/data/features.npz",
-        graph="results/data/neighbour_graph.npz",
+        features=FEATURES,
+        graph=GRAPH,
     output:
-        embeddings=directory("results/embeddings/umap/iterations_{first}-{last}"),
+        embeddings=directory("results/embeddings/umap/{batch}"),
     log:
-        "logs/project_umap/iterations_{first}-{last}.log",
+        "logs/project_umap/{batch}.log",
     benchmark:
-        "results/benchmarks/project_umap/iterations_{first}-{last}.tsv"
+        "results/benchmarks/project_umap/{batch}.tsv"
+    wildcard_constraints:
+        batch="|".join(BATCHES["umap"]),
     # The UMAP job carries numba's compilation (~40 s with a cold cache): started before the
     # t-SNE chain fills the other cores instead of UMAP trailing behind it.
     priority: 10
@@ -119,25 +108,26 @@ rule project_umap:
         runtime=runtime(60, per_input_mb=0.1),
     params:
         script=SCRIPTS / "project.py",
-        batch=batch_args,
-        n_neighbors=int(config["methods"]["umap"]["n_neighbors"]),
-        min_dist=float(config["methods"]["umap"]["min_dist"]),
+        batch=batch_args("umap"),
+        settings=settings_json(embedding_settings(config, "umap")),
     shell:
-        "python {params.script} umap"
-        " --features {input.features} --iterations {params.batch[iterations]}"
-        " --seeds {params.batch[seeds]} --out-dir {output.embeddings} --graph {input.graph}"
-        " --n-neighbors {params.n_neighbors} --min-dist {params.min_dist} 2> {log}"
+        "python {params.script} umap --settings {params.settings:q}"
+        " --features {input.features} --graph {input.graph} --iterations {params.batch[iterations]}"
+        " --seeds {params.batch[seeds]} --fingerprints {params.batch[fingerprints]}"
+        " --out-dir {output.embeddings} 2> {log}"
 
 
 rule project_pca:
     input:
-        features="results/data/features.npz",
+        features=FEATURES,
     output:
-        embeddings=directory("results/embeddings/pca/iterations_{first}-{last}"),
+        embeddings=directory("results/embeddings/pca/{batch}"),
     log:
-        "logs/project_pca/iterations_{first}-{last}.log",
+        "logs/project_pca/{batch}.log",
     benchmark:
-        "results/benchmarks/project_pca/iterations_{first}-{last}.tsv"
+        "results/benchmarks/project_pca/{batch}.tsv"
+    wildcard_constraints:
+        batch="|".join(BATCHES["pca"]),
     # A fraction of a second, needed by every plot: before the graph takes both cores.
     priority: 30
     conda:
@@ -148,28 +138,28 @@ rule project_pca:
         runtime=runtime(10, per_input_mb=0.02),
     params:
         script=SCRIPTS / "project.py",
-        batch=batch_args,
+        batch=batch_args("pca"),
+        settings=settings_json(embedding_settings(config, "pca")),
     shell:
-        "python {params.script} pca"
+        "python {params.script} pca --settings {params.settings:q}"
         " --features {input.features} --iterations {params.batch[iterations]}"
-        " --seeds {params.batch[seeds]} --out-dir {output.embeddings} 2> {log}"
+        " --seeds {params.batch[seeds]} --fingerprints {params.batch[fingerprints]}"
+        " --out-dir {output.embeddings} 2> {log}"
 
 
 rule project_tsne:
     input:
-        features="results/data/features.npz",
-        graph="results/data/neighbour_graph.npz",
-        affinities=(
-            "results/data/tsne_affinities.npz"
-            if TSNE["implementation"] == "opentsne"
-            else []
-        ),
+        features=FEATURES,
+        graph=GRAPH,
+        affinities=AFFINITIES or [],
     output:
-        embeddings=directory("results/embeddings/tsne/iterations_{first}-{last}"),
+        embeddings=directory("results/embeddings/tsne/{batch}"),
     log:
-        "logs/project_tsne/iterations_{first}-{last}.log",
+        "logs/project_tsne/{batch}.log",
     benchmark:
-        "results/benchmarks/project_tsne/iterations_{first}-{last}.tsv"
+        "results/benchmarks/project_tsne/{batch}.tsv"
+    wildcard_constraints:
+        batch="|".join(BATCHES["tsne"]),
     priority: BATCH_PRIORITY
     conda:
         f"{ENVS}/reduce.yaml"
@@ -179,35 +169,32 @@ rule project_tsne:
         runtime=runtime(60, per_input_mb=0.1),
     params:
         script=SCRIPTS / "project.py",
-        batch=batch_args,
-        implementation=TSNE["implementation"],
-        affinities=(
-            "--affinities results/data/tsne_affinities.npz"
-            if TSNE["implementation"] == "opentsne"
-            else ""
-        ),
-        perplexity=float(TSNE["perplexity"]),
-        n_iter=int(TSNE["n_iter"]),
+        batch=batch_args("tsne"),
+        settings=settings_json(embedding_settings(config, "tsne")),
+        affinities=f"--affinities {AFFINITIES}" if AFFINITIES else "",
     shell:
-        "python {params.script} tsne"
-        " --features {input.features} --iterations {params.batch[iterations]}"
-        " --seeds {params.batch[seeds]} --out-dir {output.embeddings} --graph {input.graph}"
-        " --implementation {params.implementation} {params.affinities}"
-        " --perplexity {params.perplexity} --n-iter {params.n_iter} --threads {threads} 2> {log}"
+        "python {params.script} tsne --settings {params.settings:q}"
+        " --features {input.features} --graph {input.graph} {params.affinities}"
+        " --iterations {params.batch[iterations]} --seeds {params.batch[seeds]}"
+        " --fingerprints {params.batch[fingerprints]} --threads {threads}"
+        " --out-dir {output.embeddings} 2> {log}"
 
 
 rule plot_projections:
     input:
-        features="results/data/features.npz",
-        umap=lambda wc: batch_dir("umap", int(wc.iteration)),
-        pca=lambda wc: batch_dir("pca", int(wc.iteration)),
-        tsne=lambda wc: batch_dir("tsne", int(wc.iteration)),
+        features=FEATURES,
+        umap=lambda wc: batch_dir("umap", PLOT_ITERATION[wc.plot]),
+        pca=lambda wc: batch_dir("pca", PLOT_ITERATION[wc.plot]),
+        tsne=lambda wc: batch_dir("tsne", PLOT_ITERATION[wc.plot]),
     output:
-        plot="results/plots/projections_comparison_{iteration}.png",
+        plot="results/plots/{plot}.png",
+        record="results/plots/{plot}.json",
     log:
-        "logs/plot_projections/iteration_{iteration}.log",
+        "logs/plot_projections/{plot}.log",
     benchmark:
-        "results/benchmarks/plot_projections/iteration_{iteration}.tsv"
+        "results/benchmarks/plot_projections/{plot}.tsv"
+    wildcard_constraints:
+        plot="|".join(PLOT_ITERATION),
     conda:
         f"{ENVS}/plot.yaml"
     threads: 1
@@ -216,33 +203,30 @@ rule plot_projections:
         runtime=runtime(10, per_input_mb=0.05),
     params:
         script=SCRIPTS / "plot_projections.py",
-        seed=lambda wc: SEEDS[int(wc.iteration)],
-        fingerprint=lambda wc: FINGERPRINTS[int(wc.iteration)],
-        n_test=N_TEST,
-        tsne_implementation=TSNE["implementation"],
-        dpi=int(config["plot"]["dpi"]),
-        point_size=float(config["plot"]["point_size"]),
-        density_above_rows=int(config["plot"]["density_above_rows"]),
+        settings=lambda wc: settings_json(
+            plot_settings(
+                config, PLOT_ITERATION[wc.plot], SEEDS[PLOT_ITERATION[wc.plot]]
+            )
+        ),
+        fingerprint=lambda wc: PLAN.plots[PLOT_ITERATION[wc.plot]],
     shell:
         "python {params.script} --features {input.features}"
         " --umap {input.umap} --pca {input.pca} --tsne {input.tsne}"
-        " --iteration {wildcards.iteration} --n-test {params.n_test} --seed {params.seed}"
-        " --tsne-implementation {params.tsne_implementation}"
-        " --dpi {params.dpi} --point-size {params.point_size}"
-        " --density-above-rows {params.density_above_rows} --out {output.plot} 2> {log}"
+        " --settings {params.settings:q} --fingerprint {params.fingerprint}"
+        " --out {output.plot} --record {output.record} 2> {log}"
 
 
 # Seed-stability metrics: computed where the embeddings are, staged beside the plots, and
 # downloaded (never recomputed) by a run whose plots and metrics are already in storage.
 rule compute_stability_metrics:
     input:
-        features="results/data/features.npz",
+        features=FEATURES,
         provenance=source_provenance(),
         umap=all_batch_dirs("umap"),
         pca=all_batch_dirs("pca"),
         tsne=all_batch_dirs("tsne"),
     output:
-        metrics="results/metrics/stability.json",
+        metrics=STABILITY_METRICS,
     log:
         "logs/compute_stability_metrics.log",
     benchmark:
@@ -257,15 +241,11 @@ rule compute_stability_metrics:
         runtime=runtime(30, per_input_mb=0.05),
     params:
         script=SCRIPTS / "compute_stability_metrics.py",
-        iterations=" ".join(str(i) for i in ITERATIONS),
-        seeds=" ".join(str(SEEDS[i]) for i in ITERATIONS),
-        n_neighbors=STABILITY["n_neighbors"],
-        max_rows=STABILITY["max_rows"],
-        fingerprint=STABILITY_FINGERPRINT,
+        settings=settings_json(stability_settings(config, SEEDS)),
+        fingerprint=PLAN.stability,
     shell:
         "python {params.script} --features {input.features}"
         " --umap {input.umap} --pca {input.pca} --tsne {input.tsne}"
-        " --iterations {params.iterations} --seeds {params.seeds}"
-        " --n-neighbors {params.n_neighbors} --max-rows {params.max_rows}"
-        " --fingerprint {params.fingerprint} --source-provenance {input.provenance}"
+        " --settings {params.settings:q} --fingerprint {params.fingerprint}"
+        " --source-provenance {input.provenance}"
         " --out {output.metrics} 2> {log}"

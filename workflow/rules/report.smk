@@ -114,6 +114,7 @@ rule write_notebook:
     params:
         script=SCRIPTS / "write_notebook.py",
         table=source_table(),
+        features=FEATURES,
         seeds=" ".join(f"{i}={SEEDS[i]}" for i in ITERATIONS),
         # Paths only: the notebook loads the embeddings where this machine computed them.
         embeddings=" ".join(
@@ -122,7 +123,7 @@ rule write_notebook:
             for i in ITERATIONS
         ),
     shell:
-        "python {params.script} --table {params.table} --features results/data/features.npz"
+        "python {params.script} --table {params.table} --features {params.features}"
         " --stability {input.stability} --plots {input.plots} --seeds {params.seeds}"
         " --embedding {params.embeddings} --out {output.notebook} 2> {log}"
 

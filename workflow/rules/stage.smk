@@ -51,7 +51,8 @@ checkpoint list_stored_plots:
 
 rule upload_plot:
     input:
-        plot="results/plots/projections_comparison_{iteration}.png",
+        plot=lambda wc: plot_file(int(wc.iteration), "png"),
+        record=lambda wc: plot_file(int(wc.iteration), "json"),
     output:
         plot=f"{STAGING}/uploaded/projections_comparison_{{iteration}}.png",
         receipt=f"{STAGING}/uploaded/projections_comparison_{{iteration}}.json",
@@ -68,12 +69,11 @@ rule upload_plot:
     params:
         script=SCRIPTS / "upload_plot.py",
         storage=storage_args(),
-        seed=lambda wc: SEEDS[int(wc.iteration)],
         fingerprint=lambda wc: FINGERPRINTS[int(wc.iteration)],
     shell:
-        "python {params.script} {params.storage}"
-        " --iteration {wildcards.iteration} --seed {params.seed} --fingerprint {params.fingerprint}"
-        " --plot {input.plot} --staged-copy {output.plot} --receipt {output.receipt} 2> {log}"
+        "python {params.script} {params.storage} --fingerprint {params.fingerprint}"
+        " --plot {input.plot} --record {input.record}"
+        " --staged-copy {output.plot} --receipt {output.receipt} 2> {log}"
 
 
 rule download_plot:
@@ -118,7 +118,7 @@ checkpoint list_stored_stability:
     params:
         script=SCRIPTS / "list_stored_stability.py",
         storage=storage_args(),
-        fingerprint=STABILITY_FINGERPRINT,
+        fingerprint=PLAN.stability,
     shell:
         "python {params.script} {params.storage}"
         " --fingerprint {params.fingerprint} --out {output.inventory} 2> {log}"
@@ -149,7 +149,7 @@ rule download_stability_metrics:
 
 rule upload_report_file:
     input:
-        file=lambda wc: RUN_FILES[wc.name],
+        file=lambda wc: RUN_FILES[wc.name][0],
         # The PDF goes up after the crate is written: the crate's rule wall times then never
         # depend on whether this upload happened to finish first.
         after=lambda wc: (
@@ -172,6 +172,7 @@ rule upload_report_file:
     params:
         script=SCRIPTS / "upload_report_file.py",
         storage=storage_args(),
+        name=lambda wc: RUN_FILES[wc.name][1],
     shell:
-        "python {params.script} {params.storage}"
+        "python {params.script} {params.storage} --name {params.name}"
         " --file {input.file} --staged-copy {output.staged} 2> {log}"
