@@ -51,6 +51,10 @@ class Storage:
     def is_webdav(self) -> bool:
         return type(self.fs).__name__ == "WebdavFileSystem"
 
+    @property
+    def is_s3(self) -> bool:
+        return type(self.fs).__name__ == "S3FileSystem"
+
     def key(self, user_folder: str, name: str) -> str:
         return f"{self.root}/{user_folder}/{name}"
 
@@ -89,6 +93,10 @@ def open_storage(url: str, endpoint_url: str | None = None, environ=os.environ) 
     if url.startswith("s3://"):
         import s3fs
 
+        root = url[len("s3://") :].rstrip("/")
+        if not root.split("/")[0]:
+            # s3fs would read 's3:///prefix' as the bucket 'prefix' and 's3://' as the list of buckets.
+            raise StorageError(f"Storage URL {url!r} names no bucket: use 's3://bucket/prefix' (or 's3://bucket').")
         key, secret = credentials_from_environment(environ)
         client_kwargs = {"endpoint_url": endpoint_url} if endpoint_url else {}
         fs = s3fs.S3FileSystem(
@@ -100,7 +108,7 @@ def open_storage(url: str, endpoint_url: str | None = None, environ=os.environ) 
             use_listings_cache=False,
         )
         where = f"{url} at {endpoint_url}" if endpoint_url else url
-        return Storage(fs, url[len("s3://") :].rstrip("/"), where)
+        return Storage(fs, root, where)
     if "://" in url and not url.startswith("file://"):
         raise StorageError(
             f"Unsupported storage URL {url!r}: use 's3://bucket/prefix', 'davs://host[:port]/path' or a local directory."
@@ -221,10 +229,17 @@ def sweep_incoming(storage: Storage, older_than: float = STALE_INCOMING_SECONDS)
     return removed
 
 
+def _make_folder(storage: Storage, folder: str) -> None:
+    """Create `folder` where folders exist. S3 has none, and s3fs's makedirs would create a missing
+    bucket: a write must fail there instead, as only check_storage may create it (storage.create_bucket)."""
+    if not storage.is_s3:
+        storage.fs.makedirs(folder, exist_ok=True)
+
+
 def _put_atomically(storage: Storage, local_path: Path, key: str) -> None:
     """Upload to a temporary key and move it into place: the final key never holds a partial object."""
     temporary = f"{storage.root}/{INCOMING}/{uuid.uuid4().hex}-{Path(key).name}"
-    storage.fs.makedirs(f"{storage.root}/{INCOMING}", exist_ok=True)
+    _make_folder(storage, f"{storage.root}/{INCOMING}")
     try:
         storage.fs.put_file(str(local_path), temporary)
     except Exception:
@@ -234,7 +249,7 @@ def _put_atomically(storage: Storage, local_path: Path, key: str) -> None:
             storage.fs.rm_file(temporary)
         raise
     try:
-        storage.fs.makedirs(key.rsplit("/", 1)[0], exist_ok=True)
+        _make_folder(storage, key.rsplit("/", 1)[0])
         if storage.is_webdav:
             from dimred_flow.webdav import move
 
