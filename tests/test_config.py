@@ -31,6 +31,17 @@ def test_unsafe_user_folders_are_rejected(folder):
         validate_config({"user_folder": folder})
 
 
+@pytest.mark.parametrize("url", ["s3://", "s3:///prefix", "s3:////"])
+def test_s3_storage_url_must_name_a_bucket(url):
+    with pytest.raises(ConfigError, match=r"'storage\.url'.*s3://bucket"):
+        validate_config({"storage": {"url": url}})
+
+
+@pytest.mark.parametrize("url", ["s3://plots", "s3://plots/prefix", "davs://dcache.example.org/pnfs", "storage", "/abs/dir"])
+def test_storage_urls_that_name_their_place_pass(url):
+    assert validate_config({"storage": {"url": url}})["storage"]["url"] == url
+
+
 @pytest.mark.parametrize(
     "override, key",
     [
