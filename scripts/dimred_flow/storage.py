@@ -160,13 +160,21 @@ def check_storage(storage: Storage, create_bucket: bool = False) -> None:
         storage.fs.makedirs(storage.root, exist_ok=True)
         return
     if storage.is_webdav:
-        # Listing, unlike exists(), raises on a refused token; a missing folder is created, as a local one is.
+        # Listing, unlike exists(), raises on a refused token. A missing folder is the WebDAV counterpart of
+        # a missing bucket: a mistyped URL must not quietly become a new folder that nobody looks in.
         try:
             try:
                 storage.fs.ls(storage.root, detail=False)
             except FileNotFoundError:
+                if not create_bucket:
+                    raise StorageError(
+                        f"The folder '/{storage.root}' of {storage.description} does not exist: create it, "
+                        "or set storage.create_bucket: true."
+                    ) from None
                 storage.fs.makedirs(storage.root, exist_ok=True)
             sweep_incoming(storage)
+        except StorageError:
+            raise
         except Exception as error:  # noqa: BLE001
             raise storage_error(storage, error, "list the storage") from None
         return
