@@ -138,6 +138,19 @@ def test_missing_collection_is_refused_unless_create_bucket(dav_server):
     assert (dav_server.root / "dcache/absent").is_dir()
 
 
+def test_sweep_removes_only_our_temporary_uploads(bearer_dav_server, no_webdav_credentials):
+    incoming = bearer_dav_server.root / "dcache/dimred/.incoming"
+    (incoming / "kept-folder").mkdir(parents=True)
+    ours = f"{'0123456789abcdef' * 2}-projections_comparison_1.png"
+    for name in (ours, "notes.txt", "kept-folder/0123456789abcdef0123456789abcdef-x.png", "0123-too-short.png"):
+        (incoming / name).write_bytes(b"bytes")
+    storage = open_storage(bearer_dav_server.url(), environ=bearer_dav_server.credentials())
+    assert sweep_incoming(storage, older_than=0) == [f"dcache/dimred/.incoming/{ours}"]
+    assert bearer_dav_server.files("dcache/dimred/.incoming") == [
+        "0123-too-short.png", "kept-folder/0123456789abcdef0123456789abcdef-x.png", "notes.txt"
+    ]
+
+
 def test_unreachable_server_names_the_fix(no_webdav_credentials):
     from s3_fixture import free_port
 

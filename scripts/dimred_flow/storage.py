@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -27,6 +28,8 @@ from dimred_flow.errors import UserError
 
 CREDENTIAL_VARIABLES = (("access_key", "secret_key"), ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"))
 INCOMING = ".incoming"
+# What _put_atomically names an upload under INCOMING: the only entries sweep_incoming may remove.
+TEMPORARY_UPLOAD_NAME = re.compile(r"[0-9a-f]{32}-.+")
 STALE_INCOMING_SECONDS = 3600
 WEBDAV_SCHEMES = ("davs://", "dav://")
 S3_CREDENTIALS_HINT = (
@@ -220,7 +223,9 @@ def sweep_incoming(storage: Storage, older_than: float = STALE_INCOMING_SECONDS)
 
     An S3 upload that breaks leaves no object; a WebDAV PUT that breaks may leave its partial file
     under {root}/.incoming/. Each run's storage check removes those older than `older_than` seconds
-    (younger ones may belong to a run still uploading). Returns the removed paths.
+    (younger ones may belong to a run still uploading). Only files directly in that folder and named as
+    _put_atomically names them are removed: whatever else is there is someone's, not ours to delete.
+    Returns the removed paths.
     """
     folder = f"{storage.root}/{INCOMING}"
     try:
@@ -230,8 +235,10 @@ def sweep_incoming(storage: Storage, older_than: float = STALE_INCOMING_SECONDS)
     now = datetime.now(UTC)
     removed = []
     for entry in entries:
+        parent, _, name = entry["name"].rstrip("/").rpartition("/")
+        ours = entry.get("type") == "file" and parent == folder and TEMPORARY_UPLOAD_NAME.fullmatch(name)
         modified = entry.get("modified")
-        if entry.get("type") == "file" and modified and (now - modified).total_seconds() >= older_than:
+        if ours and modified and (now - modified).total_seconds() >= older_than:
             storage.fs.rm_file(entry["name"])
             removed.append(entry["name"])
     return removed
