@@ -51,7 +51,9 @@ def test_s3_storage_url_must_name_a_bucket(url):
         validate_config({"storage": {"url": url}})
 
 
-@pytest.mark.parametrize("url", ["s3://plots", "s3://plots/prefix", "davs://dcache.example.org/pnfs", "storage", "/abs/dir"])
+@pytest.mark.parametrize(
+    "url", ["s3://plots", "s3://plots/prefix", "davs://dcache.example.org/pnfs", "storage", "/abs/dir"]
+)
 def test_storage_urls_that_name_their_place_pass(url):
     assert validate_config({"storage": {"url": url}})["storage"]["url"] == url
 
