@@ -31,6 +31,33 @@ def test_unsafe_user_folders_are_rejected(folder):
         validate_config({"user_folder": folder})
 
 
+@pytest.mark.parametrize("folder", [".incoming", ".x", "x" * 65])
+def test_reserved_and_overlong_user_folders_are_refused_naming_the_rules(folder):
+    # Every area the workflow keeps for itself under the storage root starts with '.' (.incoming is swept).
+    with pytest.raises(ConfigError) as error:
+        validate_config({"user_folder": folder})
+    message = str(error.value)
+    assert "'user_folder'" in message and "64" in message and "'.'" in message and "\n" not in message
+
+
+def test_user_folder_may_hold_64_characters_and_inner_dots():
+    assert validate_config({"user_folder": "a" * 64})["user_folder"] == "a" * 64
+    assert validate_config({"user_folder": "alice.v2"})["user_folder"] == "alice.v2"
+
+
+@pytest.mark.parametrize("url", ["s3://", "s3:///prefix", "s3:////"])
+def test_s3_storage_url_must_name_a_bucket(url):
+    with pytest.raises(ConfigError, match=r"'storage\.url'.*s3://bucket"):
+        validate_config({"storage": {"url": url}})
+
+
+@pytest.mark.parametrize(
+    "url", ["s3://plots", "s3://plots/prefix", "davs://dcache.example.org/pnfs", "storage", "/abs/dir"]
+)
+def test_storage_urls_that_name_their_place_pass(url):
+    assert validate_config({"storage": {"url": url}})["storage"]["url"] == url
+
+
 @pytest.mark.parametrize(
     "override, key",
     [

@@ -25,6 +25,7 @@ COMPUTE_RULES = {"prepare_features", "project_umap", "project_tsne", "project_pc
 def dav(tmp_path_factory):
     _require_slurm()
     with running_dav_server(tmp_path_factory, "bearer") as server:
+        server.make_collection("pnfs/punch/dimred")  # the storage.url folder: the check creates none
         yield server
 
 

@@ -106,6 +106,7 @@ def reverse_run(tmp_path_factory):
         table = s3.root / "plots" / "tables" / "gaia.csv"
         table.parent.mkdir(parents=True)
         table.write_bytes(SNAPSHOT.read_bytes())
+        dav.make_collection("punch/out")  # the storage.url folder: the check creates none
         config = {
             "user_folder": USER,
             "source": {"kind": "file", "path": "s3://plots/tables/gaia.csv", "endpoint_url": s3.endpoint_url},

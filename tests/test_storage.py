@@ -12,6 +12,7 @@ from dimred_flow.storage import (
     download_plot,
     list_stored_plots,
     open_storage,
+    upload_file,
     upload_plot,
 )
 from s3_fixture import ACCESS_KEY
@@ -62,12 +63,31 @@ def test_wrong_secret_is_reported_without_revealing_it(s3_server, clean_environm
     assert "sEcReT-wrong-123" not in str(error.value)
 
 
-def test_missing_bucket_fails_or_is_created(s3_server, clean_environment):
+def test_missing_bucket_fails_or_is_created(s3_server, clean_environment, plot):
     storage = open_storage("s3://newbucket/x", s3_server.endpoint_url, environ=s3_server.credentials())
     with pytest.raises(StorageError, match="create_bucket"):
         check_storage(storage)
+    assert not (s3_server.root / "newbucket").exists()
+    # A program called without the check must not create the bucket either (s3fs's makedirs would).
+    with pytest.raises(StorageError, match=r"newbucket.*create_bucket"):
+        upload_file(storage, "alice", plot, "file.bin")
+    assert not (s3_server.root / "newbucket").exists()
     check_storage(storage, create_bucket=True)
     assert (s3_server.root / "newbucket").is_dir()
+
+
+@pytest.mark.parametrize("url", ["s3://", "s3:///prefix", "s3:////", "s3:///"])
+def test_s3_url_without_a_bucket_is_refused_before_anything_is_reached(url):
+    with pytest.raises(StorageError) as error:
+        open_storage(url, "http://127.0.0.1:9", environ={"access_key": "k", "secret_key": "s"})
+    message = str(error.value)
+    assert repr(url) in message and "s3://bucket/prefix" in message and "\n" not in message
+
+
+def test_s3_url_without_a_bucket_creates_nothing_on_the_server(s3_server, clean_environment):
+    with pytest.raises(StorageError, match="names no bucket"):
+        open_storage("s3:///prefix", s3_server.endpoint_url, environ=s3_server.credentials())
+    assert sorted(path.name for path in s3_server.root.iterdir()) == ["plots"]
 
 
 def test_unreachable_endpoint_names_the_fix(clean_environment):

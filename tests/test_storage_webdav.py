@@ -127,6 +127,30 @@ def test_server_stopped_mid_upload_leaves_nothing_and_a_rerun_finishes(bearer_da
     assert server.files("dcache/dimred") == ["alice/projections_comparison_1.json", "alice/projections_comparison_1.png"]
 
 
+def test_missing_collection_is_refused_unless_create_bucket(dav_server):
+    url = dav_server.url("dcache/absent")
+    storage = open_storage(url, environ=dav_server.credentials())
+    with pytest.raises(StorageError, match=r"dcache/absent.*does not exist.*create_bucket: true") as error:
+        check_storage(storage)
+    assert "\n" not in str(error.value)
+    assert not (dav_server.root / "dcache/absent").exists()
+    check_storage(storage, create_bucket=True)
+    assert (dav_server.root / "dcache/absent").is_dir()
+
+
+def test_sweep_removes_only_our_temporary_uploads(bearer_dav_server, no_webdav_credentials):
+    incoming = bearer_dav_server.root / "dcache/dimred/.incoming"
+    (incoming / "kept-folder").mkdir(parents=True)
+    ours = f"{'0123456789abcdef' * 2}-projections_comparison_1.png"
+    for name in (ours, "notes.txt", "kept-folder/0123456789abcdef0123456789abcdef-x.png", "0123-too-short.png"):
+        (incoming / name).write_bytes(b"bytes")
+    storage = open_storage(bearer_dav_server.url(), environ=bearer_dav_server.credentials())
+    assert sweep_incoming(storage, older_than=0) == [f"dcache/dimred/.incoming/{ours}"]
+    assert bearer_dav_server.files("dcache/dimred/.incoming") == [
+        "0123-too-short.png", "kept-folder/0123456789abcdef0123456789abcdef-x.png", "notes.txt"
+    ]
+
+
 def test_unreachable_server_names_the_fix(no_webdav_credentials):
     from s3_fixture import free_port
 

@@ -68,6 +68,10 @@ class DavServer:
             self.process.wait(timeout=10)
         self.process = None
 
+    def make_collection(self, path: str) -> None:
+        """A folder on the server, as an administrator creates a user's storage area."""
+        (self.root / path).mkdir(parents=True, exist_ok=True)
+
     def files(self, under: str = "") -> list[str]:
         base = self.root / under
         return sorted(p.relative_to(base).as_posix() for p in base.rglob("*") if p.is_file())
@@ -75,7 +79,9 @@ class DavServer:
 
 @contextlib.contextmanager
 def running_dav_server(tmp_path_factory, auth: str, tls: tuple[Path, Path] | None = None):
+    """A started WebDAV server whose default storage folder (url()'s 'dcache/dimred') exists, stopped on exit."""
     server = DavServer(root=tmp_path_factory.mktemp(f"dav-{auth}"), port=free_port(), auth=auth, tls=tls)
+    server.make_collection("dcache/dimred")
     with started(server):
         yield server
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -32,6 +33,8 @@ from dimred_flow.errors import UserError
 
 CREDENTIAL_VARIABLES = (("access_key", "secret_key"), ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"))
 INCOMING = ".incoming"
+# What _put_atomically names an upload under INCOMING: the only entries sweep_incoming may remove.
+TEMPORARY_UPLOAD_NAME = re.compile(r"[0-9a-f]{32}-.+")
 STALE_INCOMING_SECONDS = 3600
 WEBDAV_SCHEMES = ("davs://", "dav://")
 S3_CREDENTIALS_HINT = (
@@ -55,6 +58,10 @@ class Storage:
     @property
     def is_webdav(self) -> bool:
         return type(self.fs).__name__ == "WebdavFileSystem"
+
+    @property
+    def is_s3(self) -> bool:
+        return type(self.fs).__name__ == "S3FileSystem"
 
     def key(self, user_folder: str, name: str) -> str:
         return f"{self.root}/{user_folder}/{name}"
@@ -94,6 +101,10 @@ def open_storage(url: str, endpoint_url: str | None = None, environ=os.environ) 
     if url.startswith("s3://"):
         import s3fs
 
+        root = url[len("s3://") :].rstrip("/")
+        if not root.split("/")[0]:
+            # s3fs would read 's3:///prefix' as the bucket 'prefix' and 's3://' as the list of buckets.
+            raise StorageError(f"Storage URL {url!r} names no bucket: use 's3://bucket/prefix' (or 's3://bucket').")
         key, secret = credentials_from_environment(environ)
         client_kwargs = {"endpoint_url": endpoint_url} if endpoint_url else {}
         fs = s3fs.S3FileSystem(
@@ -105,7 +116,7 @@ def open_storage(url: str, endpoint_url: str | None = None, environ=os.environ) 
             use_listings_cache=False,
         )
         where = f"{url} at {endpoint_url}" if endpoint_url else url
-        return Storage(fs, url[len("s3://") :].rstrip("/"), where)
+        return Storage(fs, root, where)
     if "://" in url and not url.startswith("file://"):
         raise StorageError(
             f"Unsupported storage URL {url!r}: use 's3://bucket/prefix', 'davs://host[:port]/path' or a local directory."
@@ -157,13 +168,21 @@ def check_storage(storage: Storage, create_bucket: bool = False) -> None:
         storage.fs.makedirs(storage.root, exist_ok=True)
         return
     if storage.is_webdav:
-        # Listing, unlike exists(), raises on a refused token; a missing folder is created, as a local one is.
+        # Listing, unlike exists(), raises on a refused token. A missing folder is the WebDAV counterpart of
+        # a missing bucket: a mistyped URL must not quietly become a new folder that nobody looks in.
         try:
             try:
                 storage.fs.ls(storage.root, detail=False)
             except FileNotFoundError:
+                if not create_bucket:
+                    raise StorageError(
+                        f"The folder '/{storage.root}' of {storage.description} does not exist: create it, "
+                        "or set storage.create_bucket: true."
+                    ) from None
                 storage.fs.makedirs(storage.root, exist_ok=True)
             sweep_incoming(storage)
+        except StorageError:
+            raise
         except Exception as error:  # noqa: BLE001
             raise storage_error(storage, error, "list the storage") from None
         return
@@ -215,7 +234,9 @@ def sweep_incoming(storage: Storage, older_than: float = STALE_INCOMING_SECONDS)
 
     An S3 upload that breaks leaves no object; a WebDAV PUT that breaks may leave its partial file
     under {root}/.incoming/. Each run's storage check removes those older than `older_than` seconds
-    (younger ones may belong to a run still uploading). Returns the removed paths.
+    (younger ones may belong to a run still uploading). Only files directly in that folder and named as
+    _put_atomically names them are removed: whatever else is there is someone's, not ours to delete.
+    Returns the removed paths.
     """
     folder = f"{storage.root}/{INCOMING}"
     try:
@@ -225,17 +246,26 @@ def sweep_incoming(storage: Storage, older_than: float = STALE_INCOMING_SECONDS)
     now = datetime.now(UTC)
     removed = []
     for entry in entries:
+        parent, _, name = entry["name"].rstrip("/").rpartition("/")
+        ours = entry.get("type") == "file" and parent == folder and TEMPORARY_UPLOAD_NAME.fullmatch(name)
         modified = entry.get("modified")
-        if entry.get("type") == "file" and modified and (now - modified).total_seconds() >= older_than:
+        if ours and modified and (now - modified).total_seconds() >= older_than:
             storage.fs.rm_file(entry["name"])
             removed.append(entry["name"])
     return removed
 
 
+def _make_folder(storage: Storage, folder: str) -> None:
+    """Create `folder` where folders exist. S3 has none, and s3fs's makedirs would create a missing
+    bucket: a write must fail there instead, as only check_storage may create it (storage.create_bucket)."""
+    if not storage.is_s3:
+        storage.fs.makedirs(folder, exist_ok=True)
+
+
 def _put_atomically(storage: Storage, local_path: Path, key: str) -> None:
     """Upload to a temporary key and move it into place: the final key never holds a partial object."""
     temporary = f"{storage.root}/{INCOMING}/{uuid.uuid4().hex}-{Path(key).name}"
-    storage.fs.makedirs(f"{storage.root}/{INCOMING}", exist_ok=True)
+    _make_folder(storage, f"{storage.root}/{INCOMING}")
     try:
         storage.fs.put_file(str(local_path), temporary)
     except Exception:
@@ -245,7 +275,7 @@ def _put_atomically(storage: Storage, local_path: Path, key: str) -> None:
             storage.fs.rm_file(temporary)
         raise
     try:
-        storage.fs.makedirs(key.rsplit("/", 1)[0], exist_ok=True)
+        _make_folder(storage, key.rsplit("/", 1)[0])
         if storage.is_webdav:
             from dimred_flow.webdav import move
 
