@@ -6,7 +6,6 @@ from dimred_flow.config import (
     iteration_seed,
     load_schema,
     method_batches,
-    plot_fingerprint,
     validate_config,
 )
 
@@ -119,15 +118,6 @@ def test_batch_of_finds_the_batch_and_pca_runs_once():
     config = validate_config({"n_test": 5, "methods": {"umap": {"jobs": 2}}})
     assert batch_of(config, "umap", 4) == (4, 5)
     assert batch_of(config, "pca", 4) == (1, 5)
-
-
-def test_fingerprints_change_with_results_not_with_scheduling():
-    base = validate_config({})
-    assert plot_fingerprint(base, 1) != plot_fingerprint(base, 2)
-    assert plot_fingerprint(base, 1) == plot_fingerprint(validate_config({"methods": {"umap": {"jobs": 5}}}), 1)
-    assert plot_fingerprint(base, 1) == plot_fingerprint(validate_config({"user_folder": "x"}), 1)
-    for change in ({"methods": {"umap": {"min_dist": 0.3}}}, {"features": ["ra", "dec"]}, {"seed": 1}, {"plot": {"dpi": 90}}):
-        assert plot_fingerprint(base, 1) != plot_fingerprint(validate_config(change), 1), change
 
 
 def _leaves(schema, path=()):
