@@ -1,0 +1,59 @@
+"""Bad source tables end in one line that names the file or the column, what is wrong and the fix,
+never in a traceback (issue 23); every bad table is built from real rows of the shipped snapshot."""
+
+import numpy as np
+import pytest
+
+from dimred_flow.tables import TableError, read_table_file
+from environment_files import REPO
+
+SNAPSHOT = REPO / "data" / "gaia_dr2_open_clusters.csv"
+
+
+def snapshot_lines(n_rows: int) -> tuple[str, list[str]]:
+    """The snapshot's header and its first `n_rows` data lines, each of which has every feature."""
+    with SNAPSHOT.open() as file:
+        header = next(file).rstrip("\n")
+        return header, [next(file).rstrip("\n") for _ in range(n_rows)]
+
+
+def write_csv(path, header: str, rows: list[str]):
+    path.write_text("\n".join([header, *rows]) + "\n")
+    return path
+
+
+def random_bytes(tmp_path):
+    # The issue's 50 MB of random bytes fail at the first byte that is not UTF-8, as 1 MB does: the CSV
+    # reader decodes the whole file before it parses a line, so the size changes nothing but the time.
+    path = tmp_path / "random.csv"
+    path.write_bytes(np.random.default_rng(23).bytes(1_000_000))
+    return path
+
+
+def parquet_named_csv(tmp_path):
+    header, rows = snapshot_lines(20)
+    table = read_table_file(write_csv(tmp_path / "real.csv", header, rows))
+    path = tmp_path / "parquet_inside.csv"
+    table.write(path, format="parquet")
+    return path
+
+
+def test_random_bytes_named_csv_are_a_table_error_naming_the_file(tmp_path):
+    path = random_bytes(tmp_path)
+    with pytest.raises(TableError, match=rf"Cannot read {path} as CSV: it is binary, not UTF-8 text") as raised:
+        read_table_file(path)
+    assert ".parquet" in str(raised.value) and "\n" not in str(raised.value)
+
+
+def test_parquet_named_csv_is_told_to_take_its_own_extension(tmp_path):
+    path = parquet_named_csv(tmp_path)
+    with pytest.raises(TableError, match=rf"{path} is a Parquet file .* rename it to \.parquet"):
+        read_table_file(path)
+
+
+def test_malformed_csv_gives_the_readers_reason_on_one_line(tmp_path):
+    path = tmp_path / "ragged.csv"
+    path.write_text("a,b\n1,2\n3\n4,5,6\n")
+    with pytest.raises(TableError, match=rf"Cannot read {path} as CSV: Number of header columns") as raised:
+        read_table_file(path)
+    assert "\n" not in str(raised.value)
