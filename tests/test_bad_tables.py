@@ -3,11 +3,15 @@ never in a traceback (issue 23); every bad table is built from real rows of the 
 
 import numpy as np
 import pytest
+from astropy.table import MaskedColumn, Table
 
+from dimred_flow.features import FeatureError, prepare_features
 from dimred_flow.tables import TableError, read_table_file
 from environment_files import REPO
 
 SNAPSHOT = REPO / "data" / "gaia_dr2_open_clusters.csv"
+FEATURES = ["xgal", "ygal", "zgal", "abs_g", "bp_rp", "parallax", "pmra", "pmdec"]
+DERIVE = ["galactocentric_xyz", "absolute_g_magnitude"]
 
 
 def snapshot_lines(n_rows: int) -> tuple[str, list[str]]:
@@ -20,6 +24,14 @@ def snapshot_lines(n_rows: int) -> tuple[str, list[str]]:
 def write_csv(path, header: str, rows: list[str]):
     path.write_text("\n".join([header, *rows]) + "\n")
     return path
+
+
+def text_in_numeric_column(tmp_path):
+    header, rows = snapshot_lines(50)
+    cells = rows[2].split(",")
+    cells[header.split(",").index("parallax")] = "n/a?"
+    rows[2] = ",".join(cells)
+    return write_csv(tmp_path / "text_parallax.csv", header, rows)
 
 
 def random_bytes(tmp_path):
@@ -36,6 +48,17 @@ def parquet_named_csv(tmp_path):
     path = tmp_path / "parquet_inside.csv"
     table.write(path, format="parquet")
     return path
+
+
+def prepare(table, **overrides):
+    options = {
+        "derive": DERIVE,
+        "label_column": "Cluster",
+        "color_by": "bp_rp",
+        "standardize": True,
+        "max_rows": None,
+    }
+    return prepare_features(table, overrides.pop("features", FEATURES), **{**options, **overrides})
 
 
 def test_random_bytes_named_csv_are_a_table_error_naming_the_file(tmp_path):
@@ -57,3 +80,19 @@ def test_malformed_csv_gives_the_readers_reason_on_one_line(tmp_path):
     with pytest.raises(TableError, match=rf"Cannot read {path} as CSV: Number of header columns") as raised:
         read_table_file(path)
     assert "\n" not in str(raised.value)
+
+
+def test_text_in_a_numeric_column_names_column_value_and_row(tmp_path):
+    table = read_table_file(text_in_numeric_column(tmp_path))
+    with pytest.raises(FeatureError, match=r"Column 'parallax' must be numeric but row 3 .* holds 'n/a\?'.*derive"):
+        prepare(table)
+    with pytest.raises(FeatureError, match=r"row 3 .* or remove parallax from features in the config"):
+        prepare(table, features=["parallax", "pmra"], derive=[])
+
+
+def test_nulls_in_a_text_column_stay_missing_values():
+    text = MaskedColumn([str(value) for value in range(20)], mask=[row < 4 for row in range(20)])
+    table = Table({"a": text, "b": np.arange(20.0) ** 2})
+    prepared = prepare(table, features=["a", "b"], derive=[], label_column=None, color_by="b")
+    assert prepared.summary["rows_dropped_incomplete"] == 4
+    assert prepared.matrix.shape == (16, 2)

@@ -32,11 +32,27 @@ def subsample(n_rows: int, max_rows: int) -> np.ndarray:
     return np.linspace(0, n_rows - 1, max_rows).round().astype(int)
 
 
-def _as_float(table: Table, name: str) -> np.ndarray:
+def _as_float(table: Table, name: str, config_fix: str) -> np.ndarray:
+    """Column `name` as floats, NULLs as NaN; text that is no number is an error naming the first such
+    value and its row, with `config_fix`: the change to the config that stops asking for the column."""
     column = table[name]
-    values = np.asarray(column, dtype=float)
     mask = np.ma.getmaskarray(column)
-    return np.where(mask, np.nan, values)
+    data = np.ma.getdata(column)
+    if data.dtype.kind in "biuf":
+        return np.where(mask, np.nan, data.astype(float))
+    # A text column (one non-numeric entry makes the CSV reader keep a whole column as text): a masked
+    # entry is a NULL, every other one must read as a number.
+    values = np.full(len(column), np.nan)
+    for row in np.flatnonzero(~mask):
+        text = data[row].decode(errors="replace") if isinstance(data[row], bytes) else str(data[row])
+        try:
+            values[row] = float(text)
+        except ValueError:
+            raise FeatureError(
+                f"Column {name!r} must be numeric but row {row + 1} of the table holds {text!r}: correct or "
+                f"delete that row, or {config_fix}."
+            ) from None
+    return values
 
 
 def _require(table: Table, names, purpose: str) -> None:
@@ -56,16 +72,17 @@ def derive_features(table: Table, derivations: list[str]) -> Table:
     table = table.copy(copy_data=False)
     for derivation in derivations:
         _require(table, DERIVATIONS[derivation], f"derive: {derivation}")
+    without_derivations = f"remove {', '.join(derivations)} from derive in the config"
     with np.errstate(invalid="ignore", divide="ignore"):
-        parallax = _as_float(table, "parallax") if derivations else None
+        parallax = _as_float(table, "parallax", without_derivations) if derivations else None
         usable = parallax > 0 if derivations else None
         if "galactocentric_xyz" in derivations:
             from astropy.coordinates import Distance, Galactocentric, SkyCoord
 
             safe_parallax = np.where(usable, parallax, 1.0)
             coords = SkyCoord(
-                ra=np.nan_to_num(_as_float(table, "ra")) * u.deg,
-                dec=np.nan_to_num(_as_float(table, "dec")) * u.deg,
+                ra=np.nan_to_num(_as_float(table, "ra", without_derivations)) * u.deg,
+                dec=np.nan_to_num(_as_float(table, "dec", without_derivations)) * u.deg,
                 distance=Distance(parallax=safe_parallax * u.mas),
             ).transform_to(Galactocentric())
             for axis, name in (("x", "xgal"), ("y", "ygal"), ("z", "zgal")):
@@ -73,7 +90,7 @@ def derive_features(table: Table, derivations: list[str]) -> Table:
                 table[name] = np.where(usable, values, np.nan) * u.kpc
                 table[name].description = f"Galactocentric {axis} (astropy defaults) from ra, dec, 1/parallax"
         if "absolute_g_magnitude" in derivations:
-            g_mag = _as_float(table, "phot_g_mean_mag")
+            g_mag = _as_float(table, "phot_g_mean_mag", without_derivations)
             values = g_mag + 5 * np.log10(np.where(usable, parallax, np.nan) / 100.0)
             table["abs_g"] = values * u.mag
             table["abs_g"].description = "Absolute G magnitude, G + 5 log10(parallax / 100 mas), no extinction"
@@ -135,7 +152,9 @@ def prepare_features(
     _require(table, features, "the configured features")
     _require(table, [colour_name], "label_column" if label_column else "color_by")
 
-    matrix = np.column_stack([_as_float(table, name) for name in features])
+    matrix = np.column_stack(
+        [_as_float(table, name, f"remove {name} from features in the config") for name in features]
+    )
     complete = np.all(np.isfinite(matrix), axis=1)
     all_missing = [name for name, column in zip(features, matrix.T) if not np.isfinite(column).any()]
     if all_missing:
@@ -160,7 +179,7 @@ def prepare_features(
     if label_column:
         colour_values = np.array([str(v) for v in np.asarray(colour)[kept]])
     else:
-        colour_values = _as_float(table, colour_name)[kept]
+        colour_values = _as_float(table, colour_name, "choose another color_by in the config")[kept]
     row_ids = (
         np.asarray(table["source_id"])[kept].astype(np.int64)
         if "source_id" in table.colnames
