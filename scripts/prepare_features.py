@@ -5,7 +5,7 @@ import argparse
 from pathlib import Path
 
 from dimred_flow.cli import run, setup_logging, write_json
-from dimred_flow.features import prepare_features
+from dimred_flow.features import MIN_ROWS, prepare_features
 from dimred_flow.tables import read_parquet
 
 
@@ -18,6 +18,12 @@ def main() -> None:
     parser.add_argument("--color-by", required=True)
     parser.add_argument("--standardize", action=argparse.BooleanOptionalAction, default=True)
     parser.add_argument("--max-rows", type=int, default=0, help="0 keeps every row")
+    parser.add_argument(
+        "--min-distinct-rows",
+        type=int,
+        default=MIN_ROWS,
+        help="one more than the largest neighbour count of the methods and metrics",
+    )
     parser.add_argument("--out", required=True, type=Path, help="features .npz")
     parser.add_argument("--summary", required=True, type=Path, help="JSON summary")
     args = parser.parse_args()
@@ -31,6 +37,7 @@ def main() -> None:
         color_by=args.color_by,
         standardize=args.standardize,
         max_rows=args.max_rows or None,
+        min_distinct_rows=args.min_distinct_rows,
     )
     prepared.save(args.out)
     write_json(args.summary, prepared.summary)

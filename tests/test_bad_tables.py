@@ -12,6 +12,8 @@ from environment_files import REPO
 SNAPSHOT = REPO / "data" / "gaia_dr2_open_clusters.csv"
 FEATURES = ["xgal", "ygal", "zgal", "abs_g", "bp_rp", "parallax", "pmra", "pmdec"]
 DERIVE = ["galactocentric_xyz", "absolute_g_magnitude"]
+# What the rule passes for the default config: methods.umap.n_neighbors (15) plus the row itself.
+MIN_DISTINCT_ROWS = 16
 
 
 def snapshot_lines(n_rows: int) -> tuple[str, list[str]]:
@@ -50,6 +52,21 @@ def parquet_named_csv(tmp_path):
     return path
 
 
+def one_row(tmp_path):
+    header, rows = snapshot_lines(1)
+    return write_csv(tmp_path / "one_row.csv", header, rows)
+
+
+def identical_rows(tmp_path):
+    header, rows = snapshot_lines(1)
+    return write_csv(tmp_path / "identical_rows.csv", header, rows * 200)
+
+
+def few_distinct_rows(tmp_path):
+    header, rows = snapshot_lines(12)
+    return write_csv(tmp_path / "twelve_distinct_rows.csv", header, rows * 17)
+
+
 def prepare(table, **overrides):
     options = {
         "derive": DERIVE,
@@ -57,6 +74,7 @@ def prepare(table, **overrides):
         "color_by": "bp_rp",
         "standardize": True,
         "max_rows": None,
+        "min_distinct_rows": MIN_DISTINCT_ROWS,
     }
     return prepare_features(table, overrides.pop("features", FEATURES), **{**options, **overrides})
 
@@ -93,6 +111,41 @@ def test_text_in_a_numeric_column_names_column_value_and_row(tmp_path):
 def test_nulls_in_a_text_column_stay_missing_values():
     text = MaskedColumn([str(value) for value in range(20)], mask=[row < 4 for row in range(20)])
     table = Table({"a": text, "b": np.arange(20.0) ** 2})
-    prepared = prepare(table, features=["a", "b"], derive=[], label_column=None, color_by="b")
+    prepared = prepare(table, features=["a", "b"], derive=[], label_column=None, color_by="b", min_distinct_rows=10)
     assert prepared.summary["rows_dropped_incomplete"] == 4
     assert prepared.matrix.shape == (16, 2)
+
+
+def test_one_row_is_told_how_many_rows_are_needed_and_why(tmp_path):
+    table = read_table_file(one_row(tmp_path))
+    with pytest.raises(FeatureError) as raised:
+        prepare(table)
+    message = str(raised.value)
+    assert "has 1 row; at least 16 are needed" in message
+    assert "methods.umap.n_neighbors and stability.n_neighbors" in message
+    assert "missing" not in message
+
+
+def test_rows_dropped_for_missing_values_keep_the_missing_values_message():
+    table = Table({"a": np.arange(20.0), "b": MaskedColumn(np.arange(20.0), mask=[row < 15 for row in range(20)])})
+    with pytest.raises(FeatureError, match=r"Only 5 of 20 rows .* fewer missing values \(b is missing in 15 rows\)"):
+        prepare(table, features=["a", "b"], derive=[], label_column=None, color_by="a")
+
+
+def test_identical_rows_are_degenerate(tmp_path):
+    table = read_table_file(identical_rows(tmp_path))
+    with pytest.raises(FeatureError, match=r"All 200 rows have the same features .* at least 16 distinct rows"):
+        prepare(table)
+
+
+def test_fewer_distinct_rows_than_neighbours_are_degenerate(tmp_path):
+    table = read_table_file(few_distinct_rows(tmp_path))
+    with pytest.raises(FeatureError, match=r"Only 12 of the 204 rows have distinct features .* at least 16"):
+        prepare(table)
+    assert prepare(table, min_distinct_rows=12).matrix.shape == (204, 8)
+
+
+def test_a_subsample_too_small_for_the_neighbours_asks_for_more_rows():
+    table = Table({"a": np.arange(100.0), "b": np.arange(100.0) ** 2})
+    with pytest.raises(FeatureError, match=r"Only 10 of the 10 rows .* raise max_rows"):
+        prepare(table, features=["a", "b"], derive=[], label_column=None, color_by="a", max_rows=10)

@@ -24,6 +24,9 @@ DERIVATIONS = {
     "absolute_g_magnitude": ("phot_g_mean_mag", "parallax"),
 }
 
+# Below this many rows no projection or neighbour score says anything, whatever the neighbour counts.
+MIN_ROWS = 10
+
 
 def subsample(n_rows: int, max_rows: int) -> np.ndarray:
     """Indices of at most `max_rows` evenly spaced rows: deterministic and independent of every seed."""
@@ -53,6 +56,26 @@ def _as_float(table: Table, name: str, config_fix: str) -> np.ndarray:
                 f"delete that row, or {config_fix}."
             ) from None
     return values
+
+
+@dataclass(frozen=True)
+class RowsNeeded:
+    """How many distinct rows a table needs, and the why and the config fix its error messages give."""
+
+    count: int
+    reason: str
+    config_fix: str
+
+    @classmethod
+    def for_neighbours(cls, min_distinct_rows: int) -> RowsNeeded:
+        if min_distinct_rows <= MIN_ROWS:
+            return cls(MIN_ROWS, "the fewest a projection is made from", "")
+        return cls(
+            min_distinct_rows,
+            f"the larger of methods.umap.n_neighbors and stability.n_neighbors, {min_distinct_rows - 1}, "
+            "plus the row itself",
+            ", or lower those neighbour counts in the config",
+        )
 
 
 def _require(table: Table, names, purpose: str) -> None:
@@ -135,6 +158,24 @@ def load_features(path) -> PreparedFeatures:
         )
 
 
+def _require_distinct_rows(matrix: np.ndarray, features: list[str], needed: RowsNeeded, subsampled: bool) -> None:
+    """Identical rows are one point to every method: too few distinct ones leave the neighbourhoods
+    to ties, and trustworthiness scores near 1 that mean nothing."""
+    distinct = np.unique(matrix, axis=0).shape[0]
+    if distinct >= needed.count:
+        return
+    fix = f"use a table with more distinct rows{', or raise max_rows' if subsampled else ''}{needed.config_fix}"
+    if distinct == 1:
+        raise FeatureError(
+            f"All {matrix.shape[0]} rows have the same features ({', '.join(features)}), and at least "
+            f"{needed.count} distinct rows are needed ({needed.reason}): {fix}."
+        )
+    raise FeatureError(
+        f"Only {distinct} of the {matrix.shape[0]} rows have distinct features ({', '.join(features)}); at least "
+        f"{needed.count} are needed ({needed.reason}): {fix}."
+    )
+
+
 def prepare_features(
     table: Table,
     features: list[str],
@@ -144,9 +185,18 @@ def prepare_features(
     color_by: str,
     standardize: bool,
     max_rows: int | None,
+    min_distinct_rows: int = MIN_ROWS,
 ) -> PreparedFeatures:
+    """The feature matrix of `table`. `min_distinct_rows` is one more than the largest neighbour count
+    the methods and metrics ask for: a table with fewer distinct rows is an error, not a projection."""
     if len(table) == 0:
         raise FeatureError("The table has no rows: check the query or the source file.")
+    needed = RowsNeeded.for_neighbours(min_distinct_rows)
+    if len(table) < needed.count:
+        raise FeatureError(
+            f"The table has {len(table)} row{'' if len(table) == 1 else 's'}; at least {needed.count} are needed "
+            f"({needed.reason}): use a larger table{needed.config_fix}."
+        )
     table = derive_features(table, derive)
     colour_name = label_column or color_by
     _require(table, features, "the configured features")
@@ -163,14 +213,19 @@ def prepare_features(
             "remove them from features or fix the query."
         )
     kept = np.flatnonzero(complete)
-    if kept.size < 10:
+    if kept.size < needed.count:
+        missing_counts = (~np.isfinite(matrix)).sum(axis=0)
+        most_missing = int(np.argmax(missing_counts))
         raise FeatureError(
-            f"Only {kept.size} of {len(table)} rows have every feature ({', '.join(features)}); "
-            "at least 10 are needed. Choose features with fewer missing values."
+            f"Only {kept.size} of {len(table)} rows have every feature ({', '.join(features)}); at least "
+            f"{needed.count} are needed ({needed.reason}). Choose features with fewer missing values "
+            f"({features[most_missing]} is missing in {missing_counts[most_missing]} rows)."
         )
-    if max_rows is not None:
+    subsampled = max_rows is not None and kept.size > max_rows
+    if subsampled:
         kept = kept[subsample(kept.size, max_rows)]
     matrix = matrix[kept]
+    _require_distinct_rows(matrix, features, needed, subsampled)
     means, stds = matrix.mean(axis=0), matrix.std(axis=0)
     if standardize:
         matrix = (matrix - means) / np.where(stds > 0, stds, 1.0)
@@ -189,7 +244,7 @@ def prepare_features(
         "rows_in": len(table),
         "rows_dropped_incomplete": int(len(table) - complete.sum()),
         "rows_kept": int(kept.size),
-        "subsampled_to": max_rows if max_rows is not None and complete.sum() > max_rows else None,
+        "subsampled_to": max_rows if subsampled else None,
         "features": features,
         "derived": derive,
         "standardized": standardize,

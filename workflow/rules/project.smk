@@ -32,11 +32,18 @@ rule prepare_features:
         color_by=config["color_by"],
         standardize="--standardize" if config["standardize"] else "--no-standardize",
         max_rows=int(config["max_rows"] or 0),
+        # Each row's neighbours must be other rows: one more row than the most neighbours asked for.
+        min_distinct_rows=max(
+            int(config["methods"]["umap"]["n_neighbors"]),
+            int(STABILITY["n_neighbors"]),
+        )
+        + 1,
     shell:
         "python {params.script} --table {input.table}"
         " --features {params.features} --derive {params.derive}"
         " {params.label_column} --color-by {params.color_by:q}"
         " {params.standardize} --max-rows {params.max_rows}"
+        " --min-distinct-rows {params.min_distinct_rows}"
         " --out {output.features} --summary {output.summary} 2> {log}"
 
 
