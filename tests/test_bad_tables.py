@@ -1,6 +1,9 @@
 """Bad source tables end in one line that names the file or the column, what is wrong and the fix,
 never in a traceback (issue 23); every bad table is built from real rows of the shipped snapshot."""
 
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 from astropy.table import MaskedColumn, Table
@@ -111,7 +114,7 @@ def test_text_in_a_numeric_column_names_column_value_and_row(tmp_path):
 def test_nulls_in_a_text_column_stay_missing_values():
     text = MaskedColumn([str(value) for value in range(20)], mask=[row < 4 for row in range(20)])
     table = Table({"a": text, "b": np.arange(20.0) ** 2})
-    prepared = prepare(table, features=["a", "b"], derive=[], label_column=None, color_by="b", min_distinct_rows=10)
+    prepared = prepare(table, features=["a", "b"], derive=[], label_column=None, color_by="b")
     assert prepared.summary["rows_dropped_incomplete"] == 4
     assert prepared.matrix.shape == (16, 2)
 
@@ -149,3 +152,37 @@ def test_a_subsample_too_small_for_the_neighbours_asks_for_more_rows():
     table = Table({"a": np.arange(100.0), "b": np.arange(100.0) ** 2})
     with pytest.raises(FeatureError, match=r"Only 10 of the 10 rows .* raise max_rows"):
         prepare(table, features=["a", "b"], derive=[], label_column=None, color_by="a", max_rows=10)
+
+
+@pytest.mark.parametrize(
+    ("bad_table", "named"),
+    [
+        (text_in_numeric_column, "Column 'parallax'"),
+        (random_bytes, "random.csv"),
+        (parquet_named_csv, "parquet_inside.csv"),
+        (one_row, "has 1 row"),
+        (identical_rows, "All 200 rows"),
+        (few_distinct_rows, "Only 12 of the 204 rows"),
+    ],
+)
+def test_programs_end_a_bad_table_with_one_line(tmp_path, bad_table, named):
+    """import_table.py then prepare_features.py, as the workflow runs them: the first that fails
+    prints one line on stderr."""
+    source = bad_table(tmp_path)
+    table = tmp_path / "table.parquet"
+    features = ["--features", *FEATURES, "--derive", *DERIVE, "--label-column", "Cluster", "--color-by", "bp_rp"]
+    programs = [
+        ["import_table.py", "--source", source, "--table", table, "--provenance", tmp_path / "provenance.json"],
+        ["prepare_features.py", "--table", table, *features, "--min-distinct-rows", str(MIN_DISTINCT_ROWS),
+         "--out", tmp_path / "features.npz", "--summary", tmp_path / "features.json"],
+    ]
+    for program, *args in programs:
+        command = [sys.executable, REPO / "scripts" / program, *args]
+        result = subprocess.run(command, check=False, capture_output=True, text=True, timeout=120)
+        if result.returncode != 0:
+            break
+    assert result.returncode != 0, f"{source.name} went through both programs"
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    assert lines[0].startswith("ERROR: ") and named in lines[0]
