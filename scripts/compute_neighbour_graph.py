@@ -14,7 +14,7 @@ from dimred_flow.projections import neighbour_count, neighbour_graph
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--features", required=True, type=Path)
-    parser.add_argument("--settings", required=True, type=json.loads, help="JSON: derivation.graph_settings")
+    parser.add_argument("--settings", required=True, type=json.loads, help="JSON: plan.graph_settings")
     parser.add_argument("--fingerprint", required=True, help="what the plan expects these settings to make")
     parser.add_argument("--threads", type=int, default=1, help="threads of the search")
     parser.add_argument("--out", required=True, type=Path, help=".npz with indices and distances")

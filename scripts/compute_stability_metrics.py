@@ -26,7 +26,7 @@ def main() -> None:
     parser.add_argument("--features", required=True, type=Path)
     for method in METHODS:
         parser.add_argument(f"--{method}", required=True, nargs="+", type=Path, help=f"{method} batch directories")
-    parser.add_argument("--settings", required=True, type=json.loads, help="JSON: derivation.stability_settings")
+    parser.add_argument("--settings", required=True, type=json.loads, help="JSON: plan.stability_settings")
     parser.add_argument("--fingerprint", required=True, help="what the plan expects these metrics to be")
     parser.add_argument("--source-provenance", required=True, type=Path, help="results/data/*_table.json")
     parser.add_argument("--out", required=True, type=Path)

@@ -13,7 +13,7 @@ from dimred_flow.projections import NeighbourGraph, save_affinities, tsne_affini
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--graph", required=True, type=Path, help="neighbour graph from compute_neighbour_graph")
-    parser.add_argument("--settings", required=True, type=json.loads, help="JSON: derivation.affinities_settings")
+    parser.add_argument("--settings", required=True, type=json.loads, help="JSON: plan.affinities_settings")
     parser.add_argument("--fingerprint", required=True, help="what the plan expects these settings to make")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--out", required=True, type=Path, help=".npz sparse matrix")

@@ -19,7 +19,7 @@ def main() -> None:
     parser.add_argument("--features", required=True, type=Path)
     for method in METHODS:
         parser.add_argument(f"--{method}", required=True, type=Path, help=f"{method} embeddings directory")
-    parser.add_argument("--settings", required=True, type=json.loads, help="JSON: derivation.plot_settings")
+    parser.add_argument("--settings", required=True, type=json.loads, help="JSON: plan.plot_settings")
     parser.add_argument("--fingerprint", required=True, help="what the plan expects this plot to be")
     parser.add_argument("--out", required=True, type=Path, help="the plot (PNG)")
     parser.add_argument("--record", required=True, type=Path, help="JSON: fingerprint, iteration, seed, sha256")

@@ -16,7 +16,7 @@ from dimred_flow.methods import METHODS
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("method", choices=METHODS)
-    parser.add_argument("--settings", required=True, type=json.loads, help="JSON: derivation.embedding_settings")
+    parser.add_argument("--settings", required=True, type=json.loads, help="JSON: plan.embedding_settings")
     parser.add_argument("--features", required=True, type=Path)
     parser.add_argument("--graph", type=Path, help="neighbour graph from compute_neighbour_graph (not PCA)")
     parser.add_argument("--affinities", type=Path, help="precomputed affinities (openTSNE)")

@@ -2,18 +2,53 @@
 
 from __future__ import annotations
 
-from dimred_flow.storage import check_storage, download_plot, list_stored_plots, upload_plot
+import pytest
+
+from dimred_flow.checksums import file_sha256
+from dimred_flow.storage import (
+    StorageError,
+    check_storage,
+    download_plot,
+    list_stored_plots,
+    object_name,
+    record_name,
+    upload_plot,
+)
+
+
+def made(plot, fingerprint: str, iteration: int = 1, seed: int = 1) -> dict:
+    """The record plot_projections writes beside a plot it made."""
+    return {"fingerprint": fingerprint, "iteration": iteration, "seed": seed, "sha256": file_sha256(plot),
+            "size": plot.stat().st_size}
 
 
 def assert_plot_round_trip(storage, plot, tmp_path) -> dict:
     """Upload a plot for alice, find it by fingerprint only (not for bob), download it unchanged: its record."""
     check_storage(storage)
-    record = upload_plot(storage, "alice", 1, plot, {"fingerprint": "f1", "seed": 11, "iteration": 1})
+    record = upload_plot(storage, "alice", plot, made(plot, "f1", 1, 11))
     assert record["size"] == plot.stat().st_size
     assert list_stored_plots(storage, "alice", {1: "f1", 2: "f2"}).keys() == {1}
     assert list_stored_plots(storage, "alice", {1: "other"}) == {}
     assert list_stored_plots(storage, "bob", {1: "f1"}) == {}
     out = tmp_path / "back.png"
-    download_plot(storage, "alice", 1, out, record)
+    download_plot(storage, "alice", out, record)
     assert out.read_bytes() == plot.read_bytes()
     return record
+
+
+def assert_tampered_plot_is_refused_and_the_fix_works(storage, plot, tmp_path) -> None:
+    """A stored plot whose bytes changed is never used; deleting the record the message names, as it
+    says, makes it unlisted, and storing it again repairs it."""
+    record = upload_plot(storage, "alice", plot, made(plot, "f"))
+    storage.fs.pipe_file(storage.key("alice", object_name(record["sha256"])), b"tampered")
+    out = tmp_path / "back.png"
+    with pytest.raises(StorageError, match="checksum") as error:
+        download_plot(storage, "alice", out, record)
+    assert not out.exists() and not list(tmp_path.glob("*.partial*"))
+    named = storage.key("alice", record_name("f"))
+    assert f"Delete {named} from storage and rerun" in str(error.value)
+    storage.fs.rm_file(named)
+    assert list_stored_plots(storage, "alice", {1: "f"}) == {}
+    upload_plot(storage, "alice", plot, made(plot, "f"))
+    download_plot(storage, "alice", out, list_stored_plots(storage, "alice", {1: "f"})[1])
+    assert out.read_bytes() == plot.read_bytes()

@@ -9,15 +9,8 @@ import numpy as np
 import pytest
 
 from dimred_flow.config import ConfigError, iteration_seeds, load_schema, validate_config
-from dimred_flow.derivation import (
-    DerivationError,
-    check_derivation,
-    derive,
-    plan_run,
-    read_batch_fingerprints,
-    read_carried,
-    result_neutral_keys,
-)
+from dimred_flow.derivation import DerivationError, check_derivation, derive, read_batch_fingerprints, read_carried
+from dimred_flow.plan import plan_run, result_neutral_keys
 
 SCHEMA = load_schema()
 NEUTRAL = result_neutral_keys(SCHEMA)

@@ -89,7 +89,7 @@ def test_a_larger_table_is_searched_on_a_fixed_subsample_and_its_other_rows_amon
     to_fitted = np.linalg.norm(matrix[others][:, None, :] - fitted[None, :, :], axis=2)
     np.testing.assert_array_equal(graph.placement_indices, np.argsort(to_fitted, axis=1, kind="stable")[:, :15])
     path = tmp_path / "graph.npz"
-    graph.save(path)
+    graph.save(path, "f" * 64)
     loaded = projections.NeighbourGraph.load(path)
     for name in ("indices", "distances", "fitted_rows", "placement_indices", "placement_distances"):
         np.testing.assert_array_equal(getattr(loaded, name), getattr(graph, name))
@@ -129,7 +129,7 @@ def test_fitting_a_subsample_and_placing_the_rest_keeps_the_quality_of_a_full_fi
 
 def test_graph_round_trips(graph, tmp_path):
     path = tmp_path / "graph.npz"
-    graph.save(path)
+    graph.save(path, "f" * 64)
     loaded = projections.NeighbourGraph.load(path)
     np.testing.assert_array_equal(loaded.indices, graph.indices)
     np.testing.assert_array_equal(loaded.distances, graph.distances)

@@ -9,14 +9,14 @@ from dimred_flow.storage import (
     StorageError,
     check_storage,
     credentials_from_environment,
-    download_plot,
     list_stored_plots,
     open_storage,
+    record_name,
     upload_file,
     upload_plot,
 )
 from s3_fixture import ACCESS_KEY
-from storage_checks import assert_plot_round_trip
+from storage_checks import assert_plot_round_trip, assert_tampered_plot_is_refused_and_the_fix_works, made
 
 
 @pytest.fixture
@@ -39,20 +39,15 @@ def test_round_trip_and_inventory(storage, plot, tmp_path):
 
 
 def test_users_never_touch_each_others_objects(storage, plot):
-    upload_plot(storage, "alice", 1, plot, {"fingerprint": "a", "seed": 1, "iteration": 1})
-    upload_plot(storage, "bob", 1, plot, {"fingerprint": "b", "seed": 1, "iteration": 1})
+    upload_plot(storage, "alice", plot, made(plot, "a", 1, 1))
+    upload_plot(storage, "bob", plot, made(plot, "b", 1, 1))
     assert list_stored_plots(storage, "alice", {1: "a"}).keys() == {1}
     assert list_stored_plots(storage, "bob", {1: "b"}).keys() == {1}
-    assert json.loads(storage.fs.cat_file(storage.key("alice", "projections_comparison_1.json")))["fingerprint"] == "a"
+    assert json.loads(storage.fs.cat_file(storage.key("alice", record_name("a"))))["fingerprint"] == "a"
 
 
-def test_corrupted_object_is_detected_and_not_kept(storage, plot, tmp_path):
-    record = upload_plot(storage, "alice", 1, plot, {"fingerprint": "f", "seed": 1, "iteration": 1})
-    storage.fs.pipe_file(storage.key("alice", "projections_comparison_1.png"), b"tampered")
-    out = tmp_path / "back.png"
-    with pytest.raises(StorageError, match="checksum"):
-        download_plot(storage, "alice", 1, out, record)
-    assert not out.exists() and not list(tmp_path.glob("*.partial*"))
+def test_tampered_plot_is_refused_and_following_the_message_repairs_it(storage, plot, tmp_path):
+    assert_tampered_plot_is_refused_and_the_fix_works(storage, plot, tmp_path)
 
 
 def test_wrong_secret_is_reported_without_revealing_it(s3_server, clean_environment):

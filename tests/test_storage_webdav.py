@@ -9,19 +9,22 @@ import threading
 
 import pytest
 
+from dimred_flow.checksums import file_sha256
 from dimred_flow.storage import (
     StorageError,
     check_storage,
     download_plot,
     list_stored_plots,
+    object_name,
     open_storage,
+    record_name,
     sweep_incoming,
     upload_file,
     upload_plot,
 )
 from dimred_flow.webdav import discover_bearer_token, split_webdav_url, webdav_auth
 from fault_proxy import DroppingProxy
-from storage_checks import assert_plot_round_trip
+from storage_checks import assert_plot_round_trip, assert_tampered_plot_is_refused_and_the_fix_works, made
 from webdav_fixture import DAV_PASSWORD, DAV_TOKEN
 
 
@@ -40,10 +43,10 @@ def plot(tmp_path):
 def test_round_trip_inventory_and_layout(dav_server, plot, tmp_path):
     storage = open_storage(dav_server.url(), environ=dav_server.credentials())
     record = assert_plot_round_trip(storage, plot, tmp_path)
-    assert record["key"] == "dcache/dimred/alice/projections_comparison_1.png"
-    # The same layout as S3: the plot and its record, nothing left in the upload area.
-    assert dav_server.files("dcache/dimred") == ["alice/projections_comparison_1.json", "alice/projections_comparison_1.png"]
-    stored = json.loads((dav_server.root / "dcache/dimred/alice/projections_comparison_1.json").read_text())
+    assert record["key"] == f"dcache/dimred/alice/{object_name(record['sha256'])}"
+    # The same layout as S3: the plot's bytes and its record, nothing left in the upload area.
+    assert dav_server.files("dcache/dimred") == [f"alice/{object_name(record['sha256'])}", f"alice/{record_name('f1')}"]
+    stored = json.loads((dav_server.root / "dcache/dimred/alice" / record_name("f1")).read_text())
     assert stored == {k: v for k, v in record.items() if k != "key"}
 
 
@@ -57,22 +60,17 @@ def test_uses_the_servers_digest_where_it_offers_one(dav_server, plot):
 
 def test_upload_replaces_an_existing_object(dav_server, plot, tmp_path):
     storage = open_storage(dav_server.url(), environ=dav_server.credentials())
-    upload_plot(storage, "alice", 1, plot, {"fingerprint": "old", "seed": 1, "iteration": 1})
+    upload_plot(storage, "alice", plot, made(plot, "old", 1, 1))
     newer = tmp_path / "newer.png"
     newer.write_bytes(b"another plot" * 50)
-    upload_plot(storage, "alice", 1, newer, {"fingerprint": "new", "seed": 1, "iteration": 1})
+    upload_plot(storage, "alice", newer, made(newer, "new", 1, 1))
     assert list_stored_plots(storage, "alice", {1: "new"}).keys() == {1}
-    assert (dav_server.root / "dcache/dimred/alice/projections_comparison_1.png").read_bytes() == newer.read_bytes()
+    assert (dav_server.root / "dcache/dimred/alice" / object_name(file_sha256(newer))).read_bytes() == newer.read_bytes()
 
 
-def test_corrupted_object_is_detected_and_not_kept(dav_server, plot, tmp_path):
+def test_tampered_plot_is_refused_and_following_the_message_repairs_it(dav_server, plot, tmp_path):
     storage = open_storage(dav_server.url(), environ=dav_server.credentials())
-    record = upload_plot(storage, "alice", 1, plot, {"fingerprint": "f", "seed": 1, "iteration": 1})
-    storage.fs.pipe_file(storage.key("alice", "projections_comparison_1.png"), b"tampered")
-    out = tmp_path / "back.png"
-    with pytest.raises(StorageError, match="checksum"):
-        download_plot(storage, "alice", 1, out, record)
-    assert not out.exists()
+    assert_tampered_plot_is_refused_and_the_fix_works(storage, plot, tmp_path)
 
 
 def test_rejected_or_expired_token_says_how_to_get_a_fresh_one(bearer_dav_server, no_webdav_credentials):
@@ -106,7 +104,7 @@ def test_server_stopped_mid_upload_leaves_nothing_and_a_rerun_finishes(bearer_da
         killer.start()
         broken = open_storage(f"dav://127.0.0.1:{proxy.port}/dcache/dimred", environ=server.credentials())
         with pytest.raises(StorageError) as error:
-            upload_plot(broken, "alice", 1, big, {"fingerprint": "f", "seed": 1, "iteration": 1})
+            upload_plot(broken, "alice", big, made(big, "f", 1, 1))
         killer.join(10)
     assert proxy.cut.is_set() and server.process is None
     assert "Cannot reach" in str(error.value) and "rerun" in str(error.value)
@@ -121,10 +119,10 @@ def test_server_stopped_mid_upload_leaves_nothing_and_a_rerun_finishes(bearer_da
     leftovers = [f"dcache/dimred/{name}" for name in server.files("dcache/dimred") if name.startswith(".incoming/")]
     assert sweep_incoming(healthy, older_than=0) == leftovers
     assert list_stored_plots(healthy, "alice", {1: "f"}) == {}
-    upload_plot(healthy, "alice", 1, big, {"fingerprint": "f", "seed": 1, "iteration": 1})
+    upload_plot(healthy, "alice", big, made(big, "f", 1, 1))
     assert list_stored_plots(healthy, "alice", {1: "f"}).keys() == {1}
-    assert (server.root / "dcache/dimred/alice/projections_comparison_1.png").read_bytes() == big.read_bytes()
-    assert server.files("dcache/dimred") == ["alice/projections_comparison_1.json", "alice/projections_comparison_1.png"]
+    assert (server.root / "dcache/dimred/alice" / object_name(file_sha256(big))).read_bytes() == big.read_bytes()
+    assert server.files("dcache/dimred") == [f"alice/{object_name(file_sha256(big))}", f"alice/{record_name('f')}"]
 
 
 def test_missing_collection_is_refused_unless_create_bucket(dav_server):
@@ -172,8 +170,8 @@ def test_davs_is_https_and_checks_the_certificate(https_dav_server, plot, tmp_pa
     monkeypatch.setenv("SSL_CERT_FILE", str(server.tls[0]))
     storage = open_storage(url, environ=server.credentials())
     check_storage(storage)
-    record = upload_plot(storage, "alice", 1, plot, {"fingerprint": "f", "seed": 1, "iteration": 1})
-    download_plot(storage, "alice", 1, tmp_path / "back.png", record)
+    record = upload_plot(storage, "alice", plot, made(plot, "f", 1, 1))
+    download_plot(storage, "alice", tmp_path / "back.png", record)
     assert (tmp_path / "back.png").read_bytes() == plot.read_bytes()
 
 

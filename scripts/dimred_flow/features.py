@@ -24,6 +24,9 @@ DERIVATIONS = {
     "absolute_g_magnitude": ("phot_g_mean_mag", "parallax"),
 }
 
+# Below this many rows no projection or neighbour score says anything, whatever the neighbour counts.
+MIN_ROWS = 10
+
 
 def subsample(n_rows: int, max_rows: int) -> np.ndarray:
     """Indices of at most `max_rows` evenly spaced rows: deterministic and independent of every seed."""
@@ -32,11 +35,47 @@ def subsample(n_rows: int, max_rows: int) -> np.ndarray:
     return np.linspace(0, n_rows - 1, max_rows).round().astype(int)
 
 
-def _as_float(table: Table, name: str) -> np.ndarray:
+def _as_float(table: Table, name: str, config_fix: str) -> np.ndarray:
+    """Column `name` as floats, NULLs as NaN; text that is no number is an error naming the first such
+    value and its row, with `config_fix`: the change to the config that stops asking for the column."""
     column = table[name]
-    values = np.asarray(column, dtype=float)
     mask = np.ma.getmaskarray(column)
-    return np.where(mask, np.nan, values)
+    data = np.ma.getdata(column)
+    if data.dtype.kind in "biuf":
+        return np.where(mask, np.nan, data.astype(float))
+    # A text column (one non-numeric entry makes the CSV reader keep a whole column as text): a masked
+    # entry is a NULL, every other one must read as a number.
+    values = np.full(len(column), np.nan)
+    for row in np.flatnonzero(~mask):
+        text = data[row].decode(errors="replace") if isinstance(data[row], bytes) else str(data[row])
+        try:
+            values[row] = float(text)
+        except ValueError:
+            raise FeatureError(
+                f"Column {name!r} must be numeric but row {row + 1} of the table holds {text!r}: correct or "
+                f"delete that row, or {config_fix}."
+            ) from None
+    return values
+
+
+@dataclass(frozen=True)
+class RowsNeeded:
+    """How many distinct rows a table needs, and the why and the config fix its error messages give."""
+
+    count: int
+    reason: str
+    config_fix: str
+
+    @classmethod
+    def for_neighbours(cls, min_distinct_rows: int) -> RowsNeeded:
+        if min_distinct_rows <= MIN_ROWS:
+            return cls(MIN_ROWS, "the fewest a projection is made from", "")
+        return cls(
+            min_distinct_rows,
+            f"the larger of methods.umap.n_neighbors and stability.n_neighbors, {min_distinct_rows - 1}, "
+            "plus the row itself",
+            ", or lower those neighbour counts in the config",
+        )
 
 
 def _require(table: Table, names, purpose: str) -> None:
@@ -56,16 +95,17 @@ def derive_features(table: Table, derivations: list[str]) -> Table:
     table = table.copy(copy_data=False)
     for derivation in derivations:
         _require(table, DERIVATIONS[derivation], f"derive: {derivation}")
+    without_derivations = f"remove {', '.join(derivations)} from derive in the config"
     with np.errstate(invalid="ignore", divide="ignore"):
-        parallax = _as_float(table, "parallax") if derivations else None
+        parallax = _as_float(table, "parallax", without_derivations) if derivations else None
         usable = parallax > 0 if derivations else None
         if "galactocentric_xyz" in derivations:
             from astropy.coordinates import Distance, Galactocentric, SkyCoord
 
             safe_parallax = np.where(usable, parallax, 1.0)
             coords = SkyCoord(
-                ra=np.nan_to_num(_as_float(table, "ra")) * u.deg,
-                dec=np.nan_to_num(_as_float(table, "dec")) * u.deg,
+                ra=np.nan_to_num(_as_float(table, "ra", without_derivations)) * u.deg,
+                dec=np.nan_to_num(_as_float(table, "dec", without_derivations)) * u.deg,
                 distance=Distance(parallax=safe_parallax * u.mas),
             ).transform_to(Galactocentric())
             for axis, name in (("x", "xgal"), ("y", "ygal"), ("z", "zgal")):
@@ -73,7 +113,7 @@ def derive_features(table: Table, derivations: list[str]) -> Table:
                 table[name] = np.where(usable, values, np.nan) * u.kpc
                 table[name].description = f"Galactocentric {axis} (astropy defaults) from ra, dec, 1/parallax"
         if "absolute_g_magnitude" in derivations:
-            g_mag = _as_float(table, "phot_g_mean_mag")
+            g_mag = _as_float(table, "phot_g_mean_mag", without_derivations)
             values = g_mag + 5 * np.log10(np.where(usable, parallax, np.nan) / 100.0)
             table["abs_g"] = values * u.mag
             table["abs_g"].description = "Absolute G magnitude, G + 5 log10(parallax / 100 mas), no extinction"
@@ -119,6 +159,24 @@ def load_features(path) -> PreparedFeatures:
         )
 
 
+def _require_distinct_rows(matrix: np.ndarray, features: list[str], needed: RowsNeeded, subsampled: bool) -> None:
+    """Identical rows are one point to every method: too few distinct ones leave the neighbourhoods
+    to ties, and trustworthiness scores near 1 that mean nothing."""
+    distinct = np.unique(matrix, axis=0).shape[0]
+    if distinct >= needed.count:
+        return
+    fix = f"use a table with more distinct rows{', or raise max_rows' if subsampled else ''}{needed.config_fix}"
+    if distinct == 1:
+        raise FeatureError(
+            f"All {matrix.shape[0]} rows have the same features ({', '.join(features)}), and at least "
+            f"{needed.count} distinct rows are needed ({needed.reason}): {fix}."
+        )
+    raise FeatureError(
+        f"Only {distinct} of the {matrix.shape[0]} rows have distinct features ({', '.join(features)}); at least "
+        f"{needed.count} are needed ({needed.reason}): {fix}."
+    )
+
+
 def prepare_features(
     table: Table,
     features: list[str],
@@ -128,15 +186,26 @@ def prepare_features(
     color_by: str,
     standardize: bool,
     max_rows: int | None,
+    min_distinct_rows: int = MIN_ROWS,
 ) -> PreparedFeatures:
+    """The feature matrix of `table`. `min_distinct_rows` is one more than the largest neighbour count
+    the methods and metrics ask for: a table with fewer distinct rows is an error, not a projection."""
     if len(table) == 0:
         raise FeatureError("The table has no rows: check the query or the source file.")
+    needed = RowsNeeded.for_neighbours(min_distinct_rows)
+    if len(table) < needed.count:
+        raise FeatureError(
+            f"The table has {len(table)} row{'' if len(table) == 1 else 's'}; at least {needed.count} are needed "
+            f"({needed.reason}): use a larger table{needed.config_fix}."
+        )
     table = derive_features(table, derive)
     colour_name = label_column or color_by
     _require(table, features, "the configured features")
     _require(table, [colour_name], "label_column" if label_column else "color_by")
 
-    matrix = np.column_stack([_as_float(table, name) for name in features])
+    matrix = np.column_stack(
+        [_as_float(table, name, f"remove {name} from features in the config") for name in features]
+    )
     complete = np.all(np.isfinite(matrix), axis=1)
     all_missing = [name for name, column in zip(features, matrix.T) if not np.isfinite(column).any()]
     if all_missing:
@@ -145,14 +214,19 @@ def prepare_features(
             "remove them from features or fix the query."
         )
     kept = np.flatnonzero(complete)
-    if kept.size < 10:
+    if kept.size < needed.count:
+        missing_counts = (~np.isfinite(matrix)).sum(axis=0)
+        most_missing = int(np.argmax(missing_counts))
         raise FeatureError(
-            f"Only {kept.size} of {len(table)} rows have every feature ({', '.join(features)}); "
-            "at least 10 are needed. Choose features with fewer missing values."
+            f"Only {kept.size} of {len(table)} rows have every feature ({', '.join(features)}); at least "
+            f"{needed.count} are needed ({needed.reason}). Choose features with fewer missing values "
+            f"({features[most_missing]} is missing in {missing_counts[most_missing]} rows)."
         )
-    if max_rows is not None:
+    subsampled = max_rows is not None and kept.size > max_rows
+    if subsampled:
         kept = kept[subsample(kept.size, max_rows)]
     matrix = matrix[kept]
+    _require_distinct_rows(matrix, features, needed, subsampled)
     means, stds = matrix.mean(axis=0), matrix.std(axis=0)
     if standardize:
         matrix = (matrix - means) / np.where(stds > 0, stds, 1.0)
@@ -161,7 +235,7 @@ def prepare_features(
     if label_column:
         colour_values = np.array([str(v) for v in np.asarray(colour)[kept]])
     else:
-        colour_values = _as_float(table, colour_name)[kept]
+        colour_values = _as_float(table, colour_name, "choose another color_by in the config")[kept]
     row_ids = (
         np.asarray(table["source_id"])[kept].astype(np.int64)
         if "source_id" in table.colnames
@@ -171,7 +245,7 @@ def prepare_features(
         "rows_in": len(table),
         "rows_dropped_incomplete": int(len(table) - complete.sum()),
         "rows_kept": int(kept.size),
-        "subsampled_to": max_rows if max_rows is not None and complete.sum() > max_rows else None,
+        "subsampled_to": max_rows if subsampled else None,
         "features": features,
         "derived": derive,
         "standardized": standardize,

@@ -34,6 +34,39 @@ class TableError(UserError, ValueError):
     """A table that cannot be used, with the reason and the fix."""
 
 
+FORMAT_NAMES = {"ascii.csv": "CSV", "ascii.ecsv": "ECSV", "fits": "FITS", "votable": "VOTable", "parquet": "Parquet"}
+
+
+def _extensions_of(fmt: str) -> list[str]:
+    return [extension for extension, candidate in FORMATS.items() if candidate == fmt]
+
+
+def _format_by_content(path: Path) -> str | None:
+    """The format the first bytes of `path` announce, for those whose files open with a signature;
+    None for the text tables (CSV, ECSV), which have none."""
+    with path.open("rb") as file:
+        head = file.read(1024)
+    if head.startswith(b"PAR1"):
+        return "parquet"
+    if head.startswith(b"SIMPLE  ="):
+        return "fits"
+    if head.lstrip().startswith(b"<") and b"<VOTABLE" in head:
+        return "votable"
+    return None
+
+
+def _unreadable(path: Path, fmt: str, error: Exception) -> str:
+    """One line: what the reader found wrong with `path`, and the fix."""
+    # The readers' messages can run over several lines (astropy lists every guess it tried).
+    reason = (str(error).splitlines() or [type(error).__name__])[0].rstrip(".")
+    if isinstance(error, UnicodeDecodeError):
+        reason = f"it is binary, not UTF-8 text ({reason})"
+    return (
+        f"Cannot read {path} as {FORMAT_NAMES[fmt]}: {reason}. Give the file the extension of its "
+        f"real format ({', '.join(sorted(FORMATS))}) or fix it; source.path in the config names it."
+    )
+
+
 def read_table_file(path: str | Path) -> Table:
     path = Path(path)
     if not path.is_file():
@@ -43,7 +76,19 @@ def read_table_file(path: str | Path) -> Table:
         raise TableError(
             f"Cannot read {path}: unknown extension {path.suffix!r}; use one of {', '.join(sorted(FORMATS))}."
         )
-    table = Table.read(path, format=fmt)
+    actual = _format_by_content(path)
+    if actual is not None and actual != fmt:
+        raise TableError(
+            f"{path} is a {FORMAT_NAMES[actual]} file but its extension {path.suffix!r} says "
+            f"{FORMAT_NAMES[fmt]}: rename it to {' or '.join(_extensions_of(actual))} (and source.path in the config)."
+        )
+    # The readers fail in their own ways: a text reader on binary bytes (UnicodeDecodeError), astropy's
+    # ASCII, VOTable and FITS readers on malformed content (ValueError), FITS on a missing header
+    # (OSError), pyarrow with its own exceptions.
+    try:
+        table = Table.read(path, format=fmt)
+    except (ValueError, OSError, pa.ArrowException) as error:
+        raise TableError(_unreadable(path, fmt, error)) from None
     if len(table) == 0:
         raise TableError(f"Source table {path} has no rows: point source.path at a table with data.")
     return table

@@ -20,15 +20,14 @@ from dimred_flow.config import (  # noqa: E402
     validate_config,
 )
 from dimred_flow.chunks import chunk_conditions  # noqa: E402
-from dimred_flow.derivation import (  # noqa: E402
+from dimred_flow.derivation import digest, short  # noqa: E402
+from dimred_flow.plan import (  # noqa: E402
     affinities_settings,
-    digest,
     embedding_settings,
     features_settings,
     graph_settings,
     plan_run,
     plot_settings,
-    short,
     stability_settings,
 )
 from dimred_flow.methods import METHODS  # noqa: E402
@@ -81,7 +80,7 @@ SOURCE_STATE = remote_source_state() if SOURCE_URL else None
 TSNE = config["methods"]["tsne"]
 CONTAINER = config["container_image"]
 
-# Every result's fingerprint, derived from the settings each job is given (dimred_flow/derivation.py).
+# Every result's fingerprint, derived from the settings each job is given (dimred_flow/plan.py).
 # Local results live under paths named by it: a changed setting names a new path, so a file an
 # interrupted or earlier run left behind is never taken for this run's.
 PLAN = plan_run(config, SEEDS, SOURCE_STATE)

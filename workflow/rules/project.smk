@@ -23,9 +23,17 @@ rule prepare_features:
         script=SCRIPTS / "prepare_features.py",
         settings=settings_json(features_settings(config, SOURCE_STATE)),
         fingerprint=PLAN.features,
+        # A check, not a setting (no part of the fingerprint): each row's neighbours must be
+        # other rows, so one more distinct row than the most neighbours asked for.
+        min_distinct_rows=max(
+            int(config["methods"]["umap"]["n_neighbors"]),
+            int(config["stability"]["n_neighbors"]),
+        )
+        + 1,
     shell:
         "python {params.script} --table {input.table} --settings {params.settings:q}"
-        " --fingerprint {params.fingerprint} --out {output.features} --summary {output.summary} 2> {log}"
+        " --fingerprint {params.fingerprint} --min-distinct-rows {params.min_distinct_rows}"
+        " --out {output.features} --summary {output.summary} 2> {log}"
 
 
 rule compute_neighbour_graph:
