@@ -11,7 +11,6 @@ from pathlib import Path
 
 from dimred_flow.atomic import replaced_atomically
 from dimred_flow.cli import read_json, run, setup_logging, write_json
-from dimred_flow.clock import utc_now
 from dimred_flow.staging_cli import add_storage_arguments, storage_from_arguments
 from dimred_flow.storage import check_plot_record, upload_plot
 
@@ -29,7 +28,7 @@ def main() -> None:
 
     made = check_plot_record(read_json(args.record), args.plot, args.fingerprint)
     storage = storage_from_arguments(args)
-    receipt = upload_plot(storage, args.user_folder, args.plot, {**made, "uploaded_at": utc_now()})
+    receipt = upload_plot(storage, args.user_folder, args.plot, made)
     with replaced_atomically(args.staged_copy) as partial:
         shutil.copyfile(args.plot, partial)
     write_json(args.receipt, receipt)

@@ -18,6 +18,7 @@ from pypdf import PdfReader
 
 from dimred_flow import __version__
 from s3_fixture import ACCESS_KEY, SECRET_KEY
+from storage_checks import stored_bundle
 from workflow_runner import REPO
 
 pytestmark = pytest.mark.workflow
@@ -86,7 +87,7 @@ def test_default_workflow_reaches_the_merged_pdf_offline(image, tmp_path):
     )
     assert len(PdfReader(workspace / "results" / "merged_plots.pdf").pages) == 3
     # The local object store of the default config, inside the workspace.
-    assert sorted(p.name for p in (workspace / "storage").rglob("projections_comparison_*.png"))
+    assert len(stored_bundle(workspace / "storage" / "new_user")["iterations"]) == 2
 
 
 def test_reana_rehearsal_stages_through_s3_with_only_the_reana_secrets(image, tmp_path, s3_server):
@@ -105,9 +106,8 @@ def test_reana_rehearsal_stages_through_s3_with_only_the_reana_secrets(image, tm
         network="host",
         env={"access_key": ACCESS_KEY, "secret_key": SECRET_KEY},
     )
-    stored = s3_server.objects("plots")
-    assert "dimred/reana_rehearsal/projections_comparison_2.png" in stored, stored
-    assert "dimred/reana_rehearsal/ro-crate-metadata.json" in stored, stored
+    bundle = stored_bundle(s3_server.root / "plots" / "dimred" / "reana_rehearsal")
+    assert bundle["iterations"] == [1, 2] and len(bundle["runs"]) == 1
     assert len(PdfReader(workspace / "results" / "merged_plots.pdf").pages) == 3
     for path in [*workspace.rglob("*.log"), *workspace.rglob("*.json")]:
         assert SECRET_KEY not in path.read_text(errors="replace"), path

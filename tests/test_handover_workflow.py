@@ -7,11 +7,13 @@ Needs Slurm (tests/servers/slurm/provision.sh); skipped without it, failed under
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
 from pypdf import PdfReader
 
+from storage_checks import stored_bundle
 from test_slurm import SLURM_ARGS, _require_slurm, _rules_run
 from webdav_fixture import DAV_TOKEN, running_dav_server
 from workflow_runner import REPO, run_snakemake
@@ -45,8 +47,9 @@ def test_make_projections_on_slurm_then_combine_plots_elsewhere(dav, tmp_path):
     computed = run_snakemake(cluster, "make_projections", *SLURM_ARGS, config=config, env=env, timeout=1200).assert_ok()
     remote, _ = _rules_run(computed.output)
     assert COMPUTE_RULES | {"stage_in_table"} <= remote, remote  # computed as Slurm jobs
-    stored = dav.files(f"pnfs/punch/dimred/{USER}")
-    assert {"projections_comparison_1.png", "projections_comparison_2.json", "stability.json"} <= set(stored)
+    folder = dav.root / "pnfs" / "punch" / "dimred" / USER
+    assert sorted(json.loads(p.read_text())["iteration"] for p in (folder / "plots").glob("*.json")) == [1, 2]
+    assert list((folder / "stability").glob("*.json"))
     assert not (cluster / "results" / "merged_plots.pdf").exists()
 
     # The curation side: an empty directory, the config and the token; nothing of the cluster's.
@@ -57,11 +60,8 @@ def test_make_projections_on_slurm_then_combine_plots_elsewhere(dav, tmp_path):
     assert not (curator / "results" / "embeddings").exists()
     reader = PdfReader(curator / "results" / "merged_plots.pdf")
     assert len(reader.pages) == 3  # two iterations and the seed-stability page
-    stored = set(dav.files(f"pnfs/punch/dimred/{USER}"))
-    assert {"merged_plots.pdf", "ro-crate-metadata.json"} <= stored
-    assert (dav.root / f"pnfs/punch/dimred/{USER}/merged_plots.pdf").read_bytes() == (
-        curator / "results" / "merged_plots.pdf"
-    ).read_bytes()
+    [run] = stored_bundle(folder)["runs"]
+    assert (run / "merged_plots.pdf").read_bytes() == (curator / "results" / "merged_plots.pdf").read_bytes()
 
     for workdir in (cluster, curator):
         for path in workdir.rglob("*"):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import signal
 import subprocess
@@ -11,7 +13,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import yaml
 
+from dimred_flow.config import iteration_seeds, validate_config
+from dimred_flow.plan import plan_run
 from workflow_runner import REPO, run_snakemake, write_config
 
 pytestmark = pytest.mark.workflow
@@ -52,8 +57,7 @@ def wait_for_projection_stage(workdir: Path, process: subprocess.Popen, timeout:
 def test_killed_run_resumes_with_the_same_results(tmp_path, reference, signum):
     process = start_in_background(tmp_path)
     wait_for_projection_stage(tmp_path, process)
-    features = tmp_path / "results" / "data" / "features.npz"
-    assert features.exists()
+    [features] = (tmp_path / "results" / "data" / "features").glob("*.npz")
     finished_before = features.stat().st_mtime_ns
     os.killpg(process.pid, signum)
     process.wait(timeout=60)
@@ -73,3 +77,42 @@ def test_killed_run_resumes_with_the_same_results(tmp_path, reference, signum):
     for name, array in reference.items():
         assert np.array_equal(array, resumed[name]), name
     assert (tmp_path / "results" / "merged_plots.pdf").exists()
+
+
+def jobs_running_in(workdir: Path) -> list[int]:
+    """The PIDs of processes whose working directory is `workdir` (Snakemake's jobs run there)."""
+    pids = []
+    for proc in Path("/proc").iterdir():
+        with contextlib.suppress(OSError):
+            if proc.name.isdigit() and Path(os.readlink(proc / "cwd")) == workdir.resolve():
+                pids.append(int(proc.name))
+    return pids
+
+
+def test_jobs_that_outlive_their_snakemake_never_stand_in_for_other_settings(tmp_path, reference):
+    """Issue 23, scenario 1: Snakemake killed alone, its projection jobs finish as orphans; a rerun
+    with another min_dist computes UMAP again instead of plotting the orphans' embeddings."""
+    process = start_in_background(tmp_path)
+    wait_for_projection_stage(tmp_path, process)
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait(timeout=60)
+    deadline = time.monotonic() + 300
+    while jobs_running_in(tmp_path) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert not jobs_running_in(tmp_path), "the orphaned jobs did not finish"
+    assert list((tmp_path / "results" / "embeddings" / "umap").glob("*/batch.json")), "no orphan finished UMAP"
+
+    run_snakemake(tmp_path, "--unlock").assert_ok()
+    changed = {"methods": {"umap": {"min_dist": 0.5}}}
+    rerun = run_snakemake(tmp_path, config=changed).assert_ok()
+
+    assert "rule project_umap:" in rerun.output
+    config = validate_config(yaml.safe_load((tmp_path / "config.yaml").read_text()))
+    plan = plan_run(config, iteration_seeds(config))
+    receipt = json.loads((tmp_path / "results/staging/new_user/uploaded/projections_comparison_1.json").read_text())
+    assert receipt["fingerprint"] == plan.plots[1]
+    umap = {p.parent.name: np.load(p) for p in (tmp_path / "results/embeddings/umap").glob("*/iteration_1.npy")}
+    assert len(umap) == 2, "the orphan's embeddings and the rerun's share a directory"
+    first, second = umap.values()
+    assert not np.array_equal(first, second)
+    assert any(np.array_equal(array, reference["umap/" + name + "/iteration_1.npy"]) for name, array in umap.items())

@@ -11,6 +11,7 @@ import pytest
 
 from dimred_flow.checksums import file_sha256
 from s3_fixture import ACCESS_KEY, SECRET_KEY, running_s3_server
+from storage_checks import stored_bundle
 from webdav_fixture import DAV_PASSWORD, DAV_TOKEN, running_dav_server
 from workflow_runner import REPO, run_snakemake
 
@@ -65,12 +66,11 @@ def test_table_is_staged_in_verified_and_cited(runs):
 
 def test_plots_pdf_and_crate_are_staged_out_to_s3(runs, servers):
     _, s3 = servers
-    objects = s3.objects("plots")
-    for name in ("projections_comparison_1.png", "projections_comparison_1.json", "projections_comparison_2.png",
-                 "stability.json", "ro-crate-metadata.json", "merged_plots.pdf"):
-        assert f"mixed/{USER}/{name}" in objects, objects
-    stored_pdf = s3.root / "plots" / "mixed" / USER / "merged_plots.pdf"
-    assert stored_pdf.read_bytes() == (runs["workdir"] / "results" / "merged_plots.pdf").read_bytes()
+    bundle = stored_bundle(s3.root / "plots" / "mixed" / USER)
+    assert set(bundle["iterations"]) == {1, 2} and bundle["stability"]
+    # The last run, on the changed table, stored its own run folder beside the first one's.
+    pdfs = {(run / "merged_plots.pdf").read_bytes() for run in bundle["runs"]}
+    assert (runs["workdir"] / "results" / "merged_plots.pdf").read_bytes() in pdfs
 
 
 def test_an_unchanged_remote_table_is_not_fetched_again(runs):
@@ -122,9 +122,8 @@ def test_table_from_s3_plots_to_webdav_with_basic_auth(reverse_run):
     assert "stage_in_table" in run.output
     provenance = json.loads((workdir / "results" / "data" / "file_table.json").read_text())
     assert provenance["path"] == "s3://plots/tables/gaia.csv" and provenance["sha256"] == file_sha256(SNAPSHOT)
-    stored = set(dav.files(f"punch/out/{USER}"))
-    assert {"projections_comparison_1.png", "projections_comparison_2.json", "merged_plots.pdf",
-            "ro-crate-metadata.json", "stability.json"} <= stored, stored
+    bundle = stored_bundle(dav.root / "punch" / "out" / USER)
+    assert bundle["iterations"] == [1, 2] and bundle["stability"] and len(bundle["runs"]) == 1
     secrets = [DAV_PASSWORD.encode(), ACCESS_KEY.encode(), SECRET_KEY.encode()]
     assert not any(secret.decode() in run.output for secret in secrets)
     for root in (workdir, dav.root):

@@ -102,8 +102,9 @@ def test_run_crate_follows_the_workflow_run_crate_profile(runs):
     results = ids(action["result"])
     assert set(results) <= set(ids(root["hasPart"]))
     names = {Path(r).name for r in results}
-    expected = {"merged_plots.pdf", "stability.json", "file_table.parquet", "features.npz"}
+    expected = {"merged_plots.pdf", "stability.json", "file_table.parquet"}
     assert expected | {"projections_comparison_1.png", "projections_comparison_2.png"} <= names
+    assert [r for r in results if r.startswith("data/features/") and r.endswith(".npz")]
     for result in results:
         entity, path = graph[result], workdir / "results" / result
         assert entity["@type"] == "File" and re.fullmatch(r"[0-9a-f]{64}", entity["sha256"])
@@ -131,9 +132,9 @@ def test_run_crate_follows_the_workflow_run_crate_profile(runs):
 
 def test_each_run_uploads_its_crate_beside_the_plots(runs):
     a, b, c = runs
-    # A's storage holds C's crate: C, sharing it, ran last.
+    # A's storage holds C's crate: C, with the same settings, ran last and stored it in the same run folder.
     for workdir, storage in ((b, b), (c, a)):
-        stored = storage / "storage" / CONFIG["user_folder"] / "ro-crate-metadata.json"
+        [stored] = (storage / "storage" / CONFIG["user_folder"] / "runs").glob("*/ro-crate-metadata.json")
         assert stored.read_bytes() == (workdir / "results" / "ro-crate-metadata.json").read_bytes()
 
 
@@ -167,7 +168,8 @@ def test_same_config_gives_bit_identical_embeddings_and_the_same_crate(runs):
 
 def test_stability_metrics_and_their_pdf_page(runs):
     workdir = runs[0]
-    metrics = json.loads((workdir / "results" / "metrics" / "stability.json").read_text())
+    [metrics_file] = (workdir / "results" / "metrics").glob("*.json")
+    metrics = json.loads(metrics_file.read_text())
     pca, umap, tsne = (metrics["methods"][m] for m in ("pca", "umap", "tsne"))
     assert pca["summary"]["procrustes_disparity"]["max"] == 0.0  # seed-invariant
     assert umap["summary"]["procrustes_disparity"]["mean"] > 0 and tsne["summary"]["procrustes_disparity"]["mean"] > 0
@@ -184,11 +186,12 @@ def test_a_run_whose_plots_and_metrics_are_stored_computes_nothing(runs):
     a, _, c = runs
     assert not (c / "results" / "embeddings").exists() and not (c / "results" / "data").exists()
     staged = c / "results" / "staging" / CONFIG["user_folder"] / "downloaded" / "stability.json"
-    assert staged.read_bytes() == (a / "results" / "metrics" / "stability.json").read_bytes()
+    [computed] = (a / "results" / "metrics").glob("*.json")
+    assert staged.read_bytes() == computed.read_bytes()
     assert [item.title for item in PdfReader(c / "results" / "merged_plots.pdf").outline][-1] == "Seed stability"
     crate = crate_of(c)
-    names = {Path(e["@id"]).name for e in crate["@graph"] if e["@type"] == "File"}
-    assert "features.npz" not in names and "merged_plots.pdf" in names
+    files = [e["@id"] for e in crate["@graph"] if e["@type"] == "File"]
+    assert not [f for f in files if f.startswith("data/")] and "merged_plots.pdf" in {Path(f).name for f in files}
     # The data source is still cited, from the metrics computed where the data was.
     assert entities(crate)["#data-source"]["sha256"] == entities(crate_of(a))["#data-source"]["sha256"]
 

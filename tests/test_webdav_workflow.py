@@ -12,12 +12,13 @@ import re
 import pytest
 from pypdf import PdfReader
 
+from storage_checks import stored_bundle
 from webdav_fixture import DAV_TOKEN, running_dav_server
 from workflow_runner import run_snakemake
 
 pytestmark = pytest.mark.workflow
 USER = "dav_user"
-RECORD_KEYS = {"iteration", "seed", "fingerprint", "uploaded_at", "sha256", "size"}
+RECORD_KEYS = {"iteration", "seed", "fingerprint", "sha256", "size", "object"}
 
 
 @pytest.fixture(scope="module")
@@ -51,17 +52,16 @@ def runs(tmp_path_factory, dav_config, env):
 
 
 def test_plots_records_and_run_files_are_on_the_webdav_server(runs, dav):
-    stored = dav.files("pnfs/punch/dimred")
-    for i in (1, 2):
-        assert f"{USER}/projections_comparison_{i}.png" in stored
-        record = json.loads((dav.root / f"pnfs/punch/dimred/{USER}/projections_comparison_{i}.json").read_text())
-        assert set(record) == RECORD_KEYS and record["iteration"] == i  # the same record as on S3
-    assert f"{USER}/stability.json" in stored and f"{USER}/ro-crate-metadata.json" in stored
-    assert not [name for name in stored if ".incoming" in name], stored
-    # combine_plots in C ran last, so the stored crate is C's.
+    folder = dav.root / "pnfs" / "punch" / "dimred" / USER
+    bundle = stored_bundle(folder)
+    assert bundle["iterations"] == [1, 2] and bundle["stability"]
+    for path in (folder / "plots").glob("*.json"):
+        assert set(json.loads(path.read_text())) == RECORD_KEYS  # the same record as on S3
+    assert not [name for name in dav.files("pnfs/punch/dimred") if ".incoming" in name]
+    # combine_plots in C ran last with the same settings, so the stored crate of the run is C's.
     c, _ = runs["c"]
-    crate = dav.root / f"pnfs/punch/dimred/{USER}/ro-crate-metadata.json"
-    assert crate.read_bytes() == (c / "results" / "ro-crate-metadata.json").read_bytes()
+    [run] = bundle["runs"]
+    assert (run / "ro-crate-metadata.json").read_bytes() == (c / "results" / "ro-crate-metadata.json").read_bytes()
 
 
 def test_second_run_does_nothing(runs):
@@ -77,7 +77,7 @@ def test_another_working_directory_reuses_the_stored_plots(runs):
     for i in (1, 2):
         name = f"projections_comparison_{i}.png"
         downloaded = b / "results" / "staging" / USER / "downloaded" / name
-        assert downloaded.read_bytes() == (a / "results" / "plots" / name).read_bytes()
+        assert downloaded.read_bytes() == (a / "results" / "staging" / USER / "uploaded" / name).read_bytes()
 
 
 def test_combine_plots_from_webdav_alone(runs):

@@ -10,7 +10,9 @@ import pytest
 from pypdf import PdfReader
 
 from dimred_flow.methods import METHODS
+from dimred_flow.storage import record_name
 from s3_fixture import ACCESS_KEY, SECRET_KEY, free_port, running_s3_server
+from storage_checks import assert_consistent_bundle
 from workflow_runner import run_snakemake
 
 pytestmark = pytest.mark.workflow
@@ -41,11 +43,11 @@ def test_dry_run_accepts_overrides_given_as_strings(tmp_path):
     assert "list_stored_plots" in run.output
 
 
-def test_plots_and_records_are_in_the_bucket(first_run, s3):
+def test_plots_records_metrics_crate_and_pdf_are_in_the_bucket(first_run, s3):
+    runs = assert_consistent_bundle(s3.root / "plots" / "dimred" / USER)
+    assert len(runs) == 1
     objects = s3.objects("plots")
-    for i in (1, 2):
-        assert f"dimred/{USER}/projections_comparison_{i}.png" in objects
-        assert f"dimred/{USER}/projections_comparison_{i}.json" in objects
+    assert len([name for name in objects if name.startswith(f"dimred/{USER}/plots/")]) == 2
     assert not [name for name in objects if ".incoming" in name], objects
 
 
@@ -147,15 +149,37 @@ def test_unreachable_storage_stops_the_run_before_compute(tmp_path):
     assert not (tmp_path / "results" / "embeddings").exists()
 
 
+def test_a_tampered_stored_plot_is_refused_and_following_the_message_repairs_it(first_run, s3, s3_config, tmp_path):
+    """Issue 23, scenario 5: the message says which record to delete; doing exactly that and rerunning
+    recomputes the plot (no cached listing asks for the deleted one) and stores it right again."""
+    workdir, _ = first_run
+    receipt = json.loads((workdir / "results" / "staging" / USER / "uploaded" / "projections_comparison_1.json").read_text())
+    stored = s3.root / "plots" / "dimred" / USER
+    original = (stored / receipt["object"]).read_bytes()
+    (stored / receipt["object"]).write_bytes(b"tampered")
+    refused = run_snakemake(tmp_path, "combine_plots", config=s3_config, env=s3.credentials())
+    assert refused.returncode != 0
+    named = re.search(r"Delete (\S+) from storage and rerun", refused.output).group(1)
+    assert named == f"plots/dimred/{USER}/{record_name(receipt['fingerprint'])}"
+    (s3.root / named).unlink()
+    repaired = run_snakemake(tmp_path, "combine_plots", config=s3_config, env=s3.credentials()).assert_ok()
+    assert "rule plot_projections:" in repaired.output
+    assert (stored / receipt["object"]).read_bytes() == original
+    assert_consistent_bundle(stored)
+
+
 def test_upload_lost_to_a_storage_outage_resumes_without_recomputing(first_run, s3, s3_config):
     """Runs last in this module: it changes first_run's working directory and bucket."""
     workdir, _ = first_run
     staged = workdir / "results" / "staging" / USER / "uploaded"
     # The state a run leaves when its second upload failed: no merged PDF, no upload of plot 2.
     (workdir / "results" / "merged_plots.pdf").unlink()
+    receipt = json.loads((staged / "projections_comparison_2.json").read_text())
     for suffix in ("png", "json"):
         (staged / f"projections_comparison_2.{suffix}").unlink()
-        (s3.root / "plots" / "dimred" / USER / f"projections_comparison_2.{suffix}").unlink()
+    stored = s3.root / "plots" / "dimred" / USER
+    (stored / record_name(receipt["fingerprint"])).unlink()
+    (stored / receipt["object"]).unlink()
     kept = {p: p.stat().st_mtime_ns for p in (workdir / "results").rglob("*.npy")}
 
     s3.stop()
