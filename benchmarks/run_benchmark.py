@@ -543,7 +543,8 @@ def bench_size(n: int, args, workroot: Path, snapshot, jit_s: float | None, shar
         estimate = extrapolate_seed_wall(a.wall_s, timings, args.n_test, jit_s)
         wall_a = estimate["wall_s"]
     rules = rule_breakdown(workdir / "results" / "benchmarks")
-    measured_quality = quality(json.loads((workdir / "results" / "metrics" / "stability.json").read_text()))
+    [metrics] = (workdir / "results" / "metrics").glob("*.json")  # named by their fingerprint
+    measured_quality = quality(json.loads(metrics.read_text()))
     seeds = seed_timings(workdir)
 
     row = {

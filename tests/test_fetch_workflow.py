@@ -25,7 +25,8 @@ pytestmark = pytest.mark.workflow
 
 TAP_TABLE = "results/data/tap_table.parquet"
 CHUNKED_TABLE = "results/data/tap_chunked_table.parquet"
-FEATURES_NPZ = "results/data/features.npz"
+# The features' path carries their fingerprint: asked for by the rule's name.
+FEATURES_NPZ = "prepare_features"
 FEATURES = ["xgal", "ygal", "zgal", "bprp0", "mg0", "parallax", "pmra", "pmdec"]
 SEED_QUERY = (
     "SELECT TOP 1000 sh.*, g.ra, g.dec, g.parallax, g.pmra, g.pmdec FROM gaiaedr3.gaia_source AS g "

@@ -10,7 +10,7 @@ import pytest
 from pypdf import PdfReader
 
 from dimred_flow.methods import METHODS
-from dimred_flow.storage import record_name
+from dimred_flow.storage import open_storage, record_name
 from s3_fixture import ACCESS_KEY, SECRET_KEY, free_port, running_s3_server
 from storage_checks import assert_consistent_bundle
 from workflow_runner import run_snakemake
@@ -156,12 +156,14 @@ def test_a_tampered_stored_plot_is_refused_and_following_the_message_repairs_it(
     receipt = json.loads((workdir / "results" / "staging" / USER / "uploaded" / "projections_comparison_1.json").read_text())
     stored = s3.root / "plots" / "dimred" / USER
     original = (stored / receipt["object"]).read_bytes()
-    (stored / receipt["object"]).write_bytes(b"tampered")
+    # Through the S3 API, as a user would: rclone caches what it serves from its directory.
+    storage = open_storage(s3_config["storage"]["url"], s3.endpoint_url, environ=s3.credentials())
+    storage.fs.pipe_file(storage.key(USER, receipt["object"]), b"tampered")
     refused = run_snakemake(tmp_path, "combine_plots", config=s3_config, env=s3.credentials())
     assert refused.returncode != 0
     named = re.search(r"Delete (\S+) from storage and rerun", refused.output).group(1)
-    assert named == f"plots/dimred/{USER}/{record_name(receipt['fingerprint'])}"
-    (s3.root / named).unlink()
+    assert named == storage.key(USER, record_name(receipt["fingerprint"]))
+    storage.fs.rm_file(named)
     repaired = run_snakemake(tmp_path, "combine_plots", config=s3_config, env=s3.credentials()).assert_ok()
     assert "rule plot_projections:" in repaired.output
     assert (stored / receipt["object"]).read_bytes() == original
@@ -192,4 +194,5 @@ def test_upload_lost_to_a_storage_outage_resumes_without_recomputing(first_run, 
     assert re.findall(r"rule (\w+):", resumed.output).count("upload_plot") == 1
     assert not re.search(r"rule (project_\w+|plot_projections|prepare_features):", resumed.output)
     assert {p: p.stat().st_mtime_ns for p in kept} == kept
-    assert f"dimred/{USER}/projections_comparison_2.json" in s3.objects("plots")
+    assert (stored / record_name(receipt["fingerprint"])).exists()
+    assert_consistent_bundle(stored)
