@@ -193,10 +193,17 @@ def tail(path: str, chars: int = 3000) -> str:
 # ---------------------------------------------------------------- breakdowns (pure)
 
 
+# Rules over a {method} wildcard: their benchmark files lie under <rule>/<method>/.
+PER_METHOD_RULES = ("project_embeddings", "prepare_method_input")
+
+
 def rule_family(tsv: Path, root: Path) -> str:
-    """results/benchmarks/project_umap/iterations_1-3.tsv -> project_umap."""
+    """results/benchmarks/merge_pdf.tsv -> merge_pdf; results/benchmarks/upload_plot/alice/iteration_1.tsv ->
+    upload_plot; results/benchmarks/project_embeddings/umap/iterations_1-3_<hash>.tsv -> project_embeddings:umap."""
     parts = Path(tsv).relative_to(root).parts
-    return parts[0][: -len(".tsv")] if len(parts) == 1 else parts[0]
+    if len(parts) == 1:
+        return parts[0][: -len(".tsv")]
+    return f"{parts[0]}:{parts[1]}" if parts[0] in PER_METHOD_RULES else parts[0]
 
 
 def rule_breakdown(benchmark_dir: Path) -> dict:
@@ -321,15 +328,16 @@ def cluster_model(rules: dict, seed_seconds: dict) -> dict:
 
     def one_seed_job(method: str) -> float:
         figures = seed_seconds.get(method)
-        return max(figures["startup"]) + max(figures["fits"]) if figures else longest(f"project_{method}")
+        return max(figures["startup"]) + max(figures["fits"]) if figures else longest(f"project_embeddings:{method}")
 
+    methods = set(seed_seconds) | {name.split(":", 1)[1] for name in rules if name.startswith("project_embeddings:")}
     chain = {
         "import_table": longest("import_table"),
         "prepare_features": longest("prepare_features"),
         "compute_neighbour_graph": longest("compute_neighbour_graph"),
-        "projections": max(one_seed_job("umap"),
-                           longest("compute_tsne_affinities") + one_seed_job("tsne"),
-                           one_seed_job("pca")),
+        "projections": max(
+            (longest(f"prepare_method_input:{method}") + one_seed_job(method) for method in methods), default=0.0
+        ),
         "plot_projections": longest("plot_projections"),
         "compute_stability_metrics": longest("compute_stability_metrics"),
         "render_stability_table": longest("render_stability_table"),
@@ -345,7 +353,7 @@ def seed_timings(workdir: Path) -> dict:
     for batch in sorted((Path(workdir) / "results" / "embeddings").glob("*/iterations_*")):
         method = batch.parent.name
         fits = list(json.loads((batch / "batch.json").read_text())["seconds"].values())
-        tsv = Path(workdir) / "results" / "benchmarks" / f"project_{method}" / f"{batch.name}.tsv"
+        tsv = Path(workdir) / "results" / "benchmarks" / "project_embeddings" / method / f"{batch.name}.tsv"
         with open(tsv, newline="") as handle:
             job_s = float(next(csv.DictReader(handle, delimiter="\t"))["s"])
         figures = out.setdefault(method, {"fits": [], "startup": []})
@@ -470,10 +478,11 @@ def warm_numba_cache(cache: Path, log_path: Path) -> float:
     code = (
         f"import sys; sys.path.insert(0, {str(REPO / 'scripts')!r})\n"
         "import numpy as np\n"
-        "from dimred_flow.projections import fit_umap, neighbour_count, neighbour_graph\n"
+        "from dimred_flow.methods.umap import fit_umap\n"
+        "from dimred_flow.projections import neighbour_count, neighbour_graph\n"
         "rng = np.random.default_rng(0)\n"
         "small, large = (rng.normal(size=(rows, 8)).astype(np.float32) for rows in (600, 5000))\n"
-        "k = neighbour_count(len(small), umap_neighbors=15, perplexity=30)\n"
+        "k = neighbour_count(len(small), 90)\n"
         "fit_umap(small, 1, n_neighbors=15, min_dist=0.1, graph=neighbour_graph(small, k, seed=1))\n"
         "fit_umap(large, 1, n_neighbors=15, min_dist=0.1)\n"
     )

@@ -41,6 +41,7 @@ def main() -> int:
     from dimred_flow import metrics, projections
     from dimred_flow.config import validate_config
     from dimred_flow.features import prepare_features
+    from dimred_flow.methods.umap import fit_umap
     from dimred_flow.tables import read_table_file
     from run_benchmark import SNAPSHOT, resample_table
 
@@ -50,7 +51,7 @@ def main() -> int:
         config["features"], derive=config["derive"], label_column=config["label_column"],
         color_by=config["color_by"], standardize=True, max_rows=None,
     ).matrix
-    k = projections.neighbour_count(matrix.shape[0], umap_neighbors=args.n_neighbors, perplexity=args.perplexity)
+    k = projections.neighbour_count(matrix.shape[0], max(args.n_neighbors - 1, int(3 * args.perplexity)))
     graph, graph_s = timed(projections.neighbour_graph, matrix, k, seed=config["seed"])
     neighbourhoods = metrics.FeatureNeighbourhoods(matrix, n_neighbors=10, max_rows=5000)
 
@@ -64,7 +65,7 @@ def main() -> int:
     for seed in args.seeds:
         for search, shared in (("own", None), ("shared graph", graph)):
             embedding, seconds = timed(
-                projections.fit_umap, matrix, seed, n_neighbors=args.n_neighbors, min_dist=0.1, graph=shared
+                fit_umap, matrix, seed, n_neighbors=args.n_neighbors, min_dist=0.1, graph=shared
             )
             fits.append({"seed": seed, "neighbours": search, "seconds": seconds, **scores(embedding)})
             print(json.dumps(fits[-1]), flush=True)

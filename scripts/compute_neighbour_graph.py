@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Compute the k-nearest-neighbour graph once; UMAP and the t-SNE affinities reuse it."""
+"""Compute the k-nearest-neighbour graph once; every method that reads it (and its fitted subsample) reuses it."""
 
 import argparse
 import json
@@ -25,14 +25,14 @@ def main() -> None:
     fingerprint = check_derivation("compute_neighbour_graph", args.settings, inputs, args.fingerprint, [args.features])
     settings = args.settings
     matrix = load_features(args.features).matrix
-    k = neighbour_count(matrix.shape[0], umap_neighbors=settings["umap_neighbors"], perplexity=settings["perplexity"])
+    k = neighbour_count(matrix.shape[0], settings["neighbours"])
     graph = neighbour_graph(
         matrix,
         k,
         seed=settings["seed"],
         threads=args.threads,
         fit_rows=settings["fit_rows"],
-        placement_neighbors=settings["umap_neighbors"],
+        placement_neighbors=settings["placement_neighbours"],
     )
     graph.save(args.out, fingerprint)
     log.info("%d nearest neighbours of each of %d fitted rows (table: %d rows)", k, graph.indices.shape[0], matrix.shape[0])

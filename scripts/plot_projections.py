@@ -1,24 +1,25 @@
 #!/usr/bin/env python3
-"""Plot one iteration's UMAP, PCA and t-SNE embeddings side by side; record the fingerprint it was made with."""
+"""Plot one iteration's embeddings side by side, one panel per method; record the fingerprint it was made with."""
 
 import argparse
 import json
 from pathlib import Path
 
 from dimred_flow.checksums import file_sha256
-from dimred_flow.cli import run, setup_logging, write_json
+from dimred_flow.cli import key_value, run, setup_logging, write_json
 from dimred_flow.derivation import check_derivation, read_batch_fingerprints, read_carried
 from dimred_flow.embeddings import load_embedding
 from dimred_flow.features import load_features
-from dimred_flow.methods import METHODS
 from dimred_flow.plotting import plot_projections
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--features", required=True, type=Path)
-    for method in METHODS:
-        parser.add_argument(f"--{method}", required=True, type=Path, help=f"{method} embeddings directory")
+    parser.add_argument(
+        "--embeddings", required=True, nargs="+", type=key_value(str, Path), metavar="METHOD=DIRECTORY",
+        help="each method's batch directory holding this iteration",
+    )
     parser.add_argument("--settings", required=True, type=json.loads, help="JSON: plan.plot_settings")
     parser.add_argument("--fingerprint", required=True, help="what the plan expects this plot to be")
     parser.add_argument("--out", required=True, type=Path, help="the plot (PNG)")
@@ -28,7 +29,7 @@ def main() -> None:
 
     settings = args.settings
     iteration = settings["iteration"]
-    directories = {method: getattr(args, method) for method in METHODS}
+    directories = dict(args.embeddings)
     inputs = {"features": read_carried(args.features)}
     for method, directory in directories.items():
         carried = read_batch_fingerprints(directory)

@@ -11,15 +11,14 @@ from dimred_flow.stability_table import write_stability_html, write_stability_pa
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--metrics", required=True, type=Path, help="stability.json")
-    parser.add_argument("--tsne-implementation", required=True)
     parser.add_argument("--pdf", required=True, type=Path)
     parser.add_argument("--html", required=True, type=Path)
     args = parser.parse_args()
     log = setup_logging("render_stability_table")
 
     metrics = read_json(args.metrics)
-    write_stability_page(metrics, args.tsne_implementation, args.pdf)
-    write_stability_html(metrics, args.tsne_implementation, args.html)
+    write_stability_page(metrics, args.pdf)
+    write_stability_html(metrics, args.html)
     log.info("wrote %s and %s", args.pdf, args.html)
 
 

@@ -107,6 +107,9 @@ def third_party_imports(program: Path) -> frozenset[str]:
                     pending.append(own)
                     if own.name != "__init__.py":
                         pending.append(own.parent / "__init__.py")
+                    elif "pkgutil.iter_modules" in own.read_text():
+                        # A package that discovers its modules (dimred_flow.methods) imports them all.
+                        pending.extend(sorted(own.parent.glob("*.py")))
             elif top not in sys.stdlib_module_names and top != "__future__":
                 outside.add(top)
     return frozenset(outside)

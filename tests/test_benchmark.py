@@ -144,8 +144,8 @@ def test_rule_breakdown_sums_per_family(rb, tmp_path):
     header = "s\th:m:s\tmax_rss\tmax_vms\tmax_uss\tmax_pss\tio_in\tio_out\tmean_load\tcpu_time\n"
     files = {
         "import_table.tsv": "1.5\t0:00:01\t100.0\t1\t1\t1\t0\t0\t0\t1.2\n",
-        "project_umap/iterations_1-3.tsv": "30.0\t0:00:30\t400.5\t1\t1\t1\t0\t0\t0\t29.0\n",
-        "project_umap/iterations_4-5.tsv": "20.0\t0:00:20\t380.0\t1\t1\t1\t0\t0\t0\tNA\n",
+        "project_embeddings/umap/iterations_1-3_0123.tsv": "30.0\t0:00:30\t400.5\t1\t1\t1\t0\t0\t0\t29.0\n",
+        "project_embeddings/umap/iterations_4-5_4567.tsv": "20.0\t0:00:20\t380.0\t1\t1\t1\t0\t0\t0\tNA\n",
         "upload_plot/new_user/iteration_1.tsv": "0.5\t0:00:00\t50\t1\t1\t1\t0\t0\t0\t0.4\n",
     }
     for name, row in files.items():
@@ -153,11 +153,12 @@ def test_rule_breakdown_sums_per_family(rb, tmp_path):
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(header + row)
     rules = rb.rule_breakdown(tmp_path)
-    assert list(rules) == ["project_umap", "import_table", "upload_plot"]  # largest first
-    assert rules["project_umap"] == {"jobs": 2, "sum_s": 50.0, "max_s": 30.0, "cpu_s": 29.0, "max_rss_mb": 400.5}
+    assert list(rules) == ["project_embeddings:umap", "import_table", "upload_plot"]  # largest first
+    assert rules["project_embeddings:umap"] == {"jobs": 2, "sum_s": 50.0, "max_s": 30.0, "cpu_s": 29.0,
+                                                "max_rss_mb": 400.5}
     assert rules["upload_plot"]["jobs"] == 1
     text = rb.format_breakdown("rules", rules, wall=60.0)
-    assert "project_umap" in text and "52.0 s  (wall 60.0 s)" in text
+    assert "project_embeddings:umap" in text and "52.0 s  (wall 60.0 s)" in text
 
 
 def test_median_run_is_the_middle_wall(rb):
@@ -183,11 +184,11 @@ def test_quality_is_the_mean_over_seeds_and_checked_against_a_reference(rb):
 
 def test_cluster_model_runs_one_seed_per_job_along_the_longest_chain(rb):
     rules = {name: {"max_s": seconds} for name, seconds in {
-        "import_table": 1, "prepare_features": 2, "compute_neighbour_graph": 3, "compute_tsne_affinities": 4,
+        "import_table": 1, "prepare_features": 2, "compute_neighbour_graph": 3, "prepare_method_input:tsne": 4,
         "plot_projections": 5, "compute_stability_metrics": 6, "render_stability_table": 1, "merge_pdf": 1}.items()}
     seeds = {"umap": {"fits": [10, 30], "startup": [2]}, "tsne": {"fits": [20, 25], "startup": [1, 3]}}
     model = rb.cluster_model(rules, seeds)
-    # umap: 2 + 30 = 32; t-SNE: affinities 4 + 3 + 25 = 32; pca: its rule's longest job (none: 0).
+    # umap: 2 + 30 = 32; t-SNE: affinities 4 + 3 + 25 = 32.
     assert model["chain"]["projections"] == 32
     assert model["wall_s"] == 1 + 2 + 3 + 32 + 5 + 6 + 1 + 1
 

@@ -118,7 +118,7 @@ def test_module_deployment_runs_both_seed_stages_to_the_merged_pdf(release, tmp_
     assert not (deployment / "results" / "merged_plots.pdf").exists()
     # The second: merge what storage holds (nothing is computed again).
     run = _snakemake(deployment, "dimred_combine_plots")
-    assert "dimred_project_umap" not in run.output, run.output[-3000:]
+    assert "dimred_project_embeddings" not in run.output, run.output[-3000:]
     _assert_run_in(deployment, {"Snakefile", "config"}, release)
     assert {path.name for path in (deployment / "config").iterdir()} == {"config.yaml"}
 

@@ -10,6 +10,7 @@ import pytest
 
 from dimred_flow.config import ConfigError, iteration_seeds, load_schema, validate_config
 from dimred_flow.derivation import DerivationError, check_derivation, derive, read_batch_fingerprints, read_carried
+from dimred_flow.methods import REGISTRY
 from dimred_flow.plan import plan_run, result_neutral_keys
 
 SCHEMA = load_schema()
@@ -24,7 +25,8 @@ TAP = {
     },
 }
 # Each key is changed on the configs where it is read: a TAP setting only matters for a TAP source.
-BASES = {"file source": {}, "TAP source": {"source": TAP}}
+EVERY_METHOD = sorted(REGISTRY)
+BASES = {"file source": {"projections": EVERY_METHOD}, "TAP source": {"source": TAP, "projections": EVERY_METHOD}}
 # A different valid value where the schema alone does not suggest one.
 OTHER_VALUES = {
     "user_folder": "someone_else",
@@ -41,6 +43,7 @@ OTHER_VALUES = {
     "storage.url": "elsewhere",
     "storage.endpoint_url": "http://127.0.0.1:9000",
     "container_image": "docker://example.org/other:1",
+    "projections": ["umap", "pca"],
 }
 
 

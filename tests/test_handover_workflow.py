@@ -20,7 +20,7 @@ from workflow_runner import REPO, run_snakemake
 
 pytestmark = pytest.mark.workflow
 USER = "handover"
-COMPUTE_RULES = {"prepare_features", "project_umap", "project_tsne", "project_pca", "plot_projections"}
+COMPUTE_RULES = {"prepare_features", "project_embeddings", "plot_projections"}
 
 
 @pytest.fixture(scope="module")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -46,7 +47,7 @@ def start_in_background(workdir: Path) -> subprocess.Popen:
 def wait_for_projection_stage(workdir: Path, process: subprocess.Popen, timeout: float = 300) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if list((workdir / "logs").glob("project_umap/*.log")) and process.poll() is None:
+        if list((workdir / "logs").glob("project_embeddings/umap/*.log")) and process.poll() is None:
             time.sleep(1.5)
             return
         time.sleep(0.2)
@@ -106,7 +107,7 @@ def test_jobs_that_outlive_their_snakemake_never_stand_in_for_other_settings(tmp
     changed = {"methods": {"umap": {"min_dist": 0.5}}}
     rerun = run_snakemake(tmp_path, config=changed).assert_ok()
 
-    assert "rule project_umap:" in rerun.output
+    assert re.search(r"rule project_embeddings:\n(?:.*\n)*?\s+wildcards: method=umap", rerun.output)
     config = validate_config(yaml.safe_load((tmp_path / "config.yaml").read_text()))
     plan = plan_run(config, iteration_seeds(config))
     receipt = json.loads((tmp_path / "results/staging/new_user/uploaded/projections_comparison_1.json").read_text())

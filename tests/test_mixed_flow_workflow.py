@@ -79,7 +79,7 @@ def test_an_unchanged_remote_table_is_not_fetched_again(runs):
 
 def test_a_changed_remote_table_reruns_what_depends_on_it(runs):
     jobs = re.findall(r"rule (\w+):", runs["changed"].output)
-    for rule in ("stage_in_table", "import_table", "prepare_features", "project_umap", "upload_plot"):
+    for rule in ("stage_in_table", "import_table", "prepare_features", "project_embeddings", "upload_plot"):
         assert rule in jobs, (rule, jobs)
     provenance = json.loads((runs["workdir"] / "results" / "data" / "file_table.json").read_text())
     assert provenance["sha256"] == file_sha256(runs["table"]) != runs["first_provenance"]["sha256"]

@@ -4,6 +4,33 @@ import numpy as np
 import pytest
 
 from dimred_flow import metrics, projections
+from dimred_flow.methods import REGISTRY, tsne
+from dimred_flow.methods.pca import fit_pca
+from dimred_flow.methods.umap import fit_umap
+
+
+def default_settings(method) -> dict:
+    """A method's settings as the schema's defaults give them (job counts only schedule)."""
+    return {key: spec["default"] for key, spec in method.settings.items() if key != "jobs"}
+
+
+@pytest.mark.parametrize("name", sorted(REGISTRY))
+def test_every_method_fits_every_row_reproducibly_and_its_seed_matters_where_it_says(name, clustered, graph):
+    method = REGISTRY[name]
+    settings = default_settings(method)
+    needed = method.prepared_settings(settings)
+    prepared = None if needed is None else method.prepare(graph, threads=1, **needed)
+
+    def fit(seed):
+        return method.fit(clustered, seed, graph=graph if method.uses_graph else None, prepared=prepared, threads=1,
+                          **settings)
+
+    first = fit(7)
+    assert first.shape == (clustered.shape[0], 2) and first.dtype == np.float32 and np.isfinite(first).all()
+    np.testing.assert_array_equal(first, fit(7))
+    assert np.array_equal(first, fit(8)) != method.stochastic
+    neighbourhoods = metrics.FeatureNeighbourhoods(clustered, n_neighbors=10, max_rows=clustered.shape[0])
+    assert neighbourhoods.trustworthiness(first) > 0.9, name
 
 
 @pytest.fixture(scope="module")
@@ -25,10 +52,10 @@ def exact_neighbours(matrix, k):
     return np.argsort(distances, axis=1, kind="stable")[:, :k]
 
 
-def test_neighbour_count_serves_both_methods():
-    assert projections.neighbour_count(10_000, umap_neighbors=15, perplexity=30) == 90
-    assert projections.neighbour_count(10_000, umap_neighbors=200, perplexity=30) == 199
-    assert projections.neighbour_count(50, umap_neighbors=15, perplexity=30) == 49
+def test_neighbour_count_is_what_the_most_demanding_method_reads_at_most_every_other_row():
+    assert projections.neighbour_count(10_000, 90) == 90
+    assert projections.neighbour_count(50, 90) == 49
+    assert projections.neighbour_count(10, 0) == 1
 
 
 def check_graph_shape_order_and_distances(matrix, graph, k):
@@ -107,19 +134,20 @@ def test_an_embedding_of_the_fitted_rows_is_completed_in_table_order(large):
     assert np.median(np.abs(whole[others] - matrix[others, :2])) < 1.0
 
 
-@pytest.mark.parametrize("method", ["umap", "tsne"])
-def test_fitting_a_subsample_and_placing_the_rest_keeps_the_quality_of_a_full_fit(large, method):
+@pytest.mark.parametrize("name", [name for name, method in REGISTRY.items() if method.uses_graph])
+def test_fitting_a_subsample_and_placing_the_rest_keeps_the_quality_of_a_full_fit(large, name):
     """The large-table path, at a size a unit test affords: trustworthiness within 0.01 of a fit of
     every row, on a fixed subsample of rows that are mostly placed ones; reproducible per seed."""
     matrix, subsampled = large
     full = projections.neighbour_graph(matrix, 30, seed=4)
-    if method == "umap":
-        def fit(graph, seed):
-            return projections.fit_umap(matrix, seed, n_neighbors=15, min_dist=0.1, graph=graph)
-    else:
-        def fit(graph, seed):
-            affinities = projections.tsne_affinities(graph, perplexity=10, threads=1)
-            return projections.fit_tsne_opentsne(affinities, seed, n_iter=250, threads=1, graph=graph)
+    method = REGISTRY[name]
+    settings = {**default_settings(method), **({"perplexity": 10} if name == "tsne" else {})}
+
+    def fit(graph, seed):
+        needed = method.prepared_settings(settings)
+        prepared = None if needed is None else method.prepare(graph, threads=1, **needed)
+        return method.fit(matrix, seed, graph=graph, prepared=prepared, threads=1, **settings)
+
     placed = fit(subsampled, 7)
     assert placed.shape == (6000, 2) and placed.dtype == np.float32 and np.isfinite(placed).all()
     np.testing.assert_array_equal(placed, fit(subsampled, 7))
@@ -149,16 +177,16 @@ def test_affinities_from_the_graph_equal_opentsne_searching_itself(clustered):
 
     perplexity = 10
     shared_graph, own_index = projections.neighbour_graph(clustered, 30, seed=3), Sklearn(clustered, 30)
-    shared = projections.tsne_affinities(shared_graph, perplexity=perplexity, threads=1)
+    shared = tsne.affinities(shared_graph, perplexity=perplexity, threads=1)
     own = PerplexityBasedNN(perplexity=perplexity, knn_index=own_index, n_jobs=1).P
     assert abs(shared - own).max() == pytest.approx(0, abs=1e-7)
 
 
 def test_umap_on_the_shared_graph_is_reproducible_and_as_trustworthy(clustered, graph):
-    first = projections.fit_umap(clustered, 7, n_neighbors=15, min_dist=0.1, graph=graph)
-    np.testing.assert_array_equal(first, projections.fit_umap(clustered, 7, n_neighbors=15, min_dist=0.1, graph=graph))
-    assert not np.array_equal(first, projections.fit_umap(clustered, 8, n_neighbors=15, min_dist=0.1, graph=graph))
-    own_search = projections.fit_umap(clustered, 7, n_neighbors=15, min_dist=0.1)
+    first = fit_umap(clustered, 7, n_neighbors=15, min_dist=0.1, graph=graph)
+    np.testing.assert_array_equal(first, fit_umap(clustered, 7, n_neighbors=15, min_dist=0.1, graph=graph))
+    assert not np.array_equal(first, fit_umap(clustered, 8, n_neighbors=15, min_dist=0.1, graph=graph))
+    own_search = fit_umap(clustered, 7, n_neighbors=15, min_dist=0.1)
     neighbourhoods = metrics.FeatureNeighbourhoods(clustered, n_neighbors=10, max_rows=clustered.shape[0])
     shared_score = neighbourhoods.trustworthiness(first)
     assert shared_score > 0.95
@@ -170,7 +198,7 @@ def test_pca_equals_scikit_learn_including_the_sign_of_each_component(clustered)
 
     for matrix in (clustered, np.random.default_rng(9).normal(size=(300, 5)) * [5, 3, 2, 1, 0.5]):
         expected = PCA(n_components=2, svd_solver="full").fit_transform(matrix.astype(np.float64))
-        np.testing.assert_allclose(projections.fit_pca(matrix), expected, rtol=1e-4, atol=1e-4)
+        np.testing.assert_allclose(fit_pca(matrix, 0), expected, rtol=1e-4, atol=1e-4)
 
 
 def test_numba_cache_is_per_user_unless_numba_cache_dir_names_one(tmp_path):

@@ -127,7 +127,7 @@ def test_run_crate_follows_the_workflow_run_crate_profile(runs):
     assert graph["#executor"]["executor"] == "local"
     assert re.fullmatch(r"[0-9a-f]{40}", workflow["version"])  # the repository is a git checkout
     timed_rules = {graph[i]["propertyID"] for i in ids(action["ruleWallTimes"])}
-    assert {"prepare_features", "project_umap", "project_tsne", "merge_pdf", "compute_stability_metrics"} <= timed_rules
+    assert {"prepare_features", "project_embeddings", "merge_pdf", "compute_stability_metrics"} <= timed_rules
 
 
 def test_each_run_uploads_its_crate_beside_the_plots(runs):

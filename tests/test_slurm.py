@@ -74,6 +74,11 @@ def _rule_of(job: dict) -> str:
     return re.sub(r"_wildcards_.*$", "", job["comment"]).removeprefix("rule_")
 
 
+def _method_of(job: dict) -> str:
+    """The method of a project_embeddings job: its first wildcard (method names hold no '_')."""
+    return job["comment"].split("_wildcards_", 1)[1].split("_", 1)[0]
+
+
 def _sacct(start: datetime, run_id: str, expected: set[str], timeout: float = 30) -> list[dict]:
     """This run's jobs (sacct JobName is the run ID); waits for late accounting rows."""
     deadline = time.monotonic() + timeout
@@ -101,7 +106,7 @@ def test_every_rule_runs_as_a_completed_slurm_job(slurm, tmp_path):
     assert (tmp_path / "results" / "merged_plots.pdf").stat().st_size > 0
 
     remote, local = _rules_run(run.output)
-    assert {"prepare_features", "project_umap", "project_tsne", "plot_projections", "merge_pdf"} <= remote, remote
+    assert {"prepare_features", "project_embeddings", "plot_projections", "merge_pdf"} <= remote, remote
     assert "all" in local and not LOCAL_RULES & remote, (remote, local)
     jobs = _sacct(start, _run_id(run.output), remote)
     by_rule: dict[str, list[dict]] = {}
@@ -125,7 +130,7 @@ def test_a_failing_rule_fails_the_run_and_shows_its_log(slurm, tmp_path):
     jobs = _sacct(start, _run_id(run.output), {"prepare_features"})
     states = {_rule_of(job): job["state"] for job in jobs}
     assert states.get("prepare_features") == "FAILED", jobs
-    assert "project_umap" not in states
+    assert "project_embeddings" not in states
 
 
 def test_a_large_table_is_fanned_out_one_seed_per_job_with_limits_from_its_size(slurm, tmp_path):
@@ -147,20 +152,22 @@ def test_a_large_table_is_fanned_out_one_seed_per_job_with_limits_from_its_size(
     start = datetime.now() - timedelta(seconds=5)
     run = run_snakemake(workdir, *SLURM_ARGS, config=config, timeout=1500).assert_ok()
 
-    graph = NeighbourGraph.load(workdir / "results" / "data" / "neighbour_graph.npz")
-    rows = json.loads((workdir / "results" / "data" / "features.json").read_text())["rows_kept"]
+    [graph_file] = (workdir / "results" / "data" / "neighbour_graph").glob("*.npz")
+    graph = NeighbourGraph.load(graph_file)
+    [summary] = (workdir / "results" / "data" / "features").glob("*.json")
+    rows = json.loads(summary.read_text())["rows_kept"]
     assert graph.fitted_rows.size == 10_000 and graph.placement_indices.shape[0] == rows - 10_000
-    jobs = _sacct(start, _run_id(run.output), {"project_umap", "project_tsne"})
-    by_rule: dict[str, list[dict]] = {}
+    jobs = _sacct(start, _run_id(run.output), {"project_embeddings"})
+    by_method: dict[str, list[dict]] = {}
     for job in jobs:
-        by_rule.setdefault(_rule_of(job), []).append(job)
-    assert len(by_rule["project_umap"]) == len(by_rule["project_tsne"]) == 2, jobs
+        by_method.setdefault(_method_of(job), []).append(job)
+    assert len(by_method["umap"]) == len(by_method["tsne"]) == 2, jobs
     assert all(job["state"] == "COMPLETED" for job in jobs), jobs
-    # project_umap: memory(4000, per_input_mb=12), runtime(60, per_input_mb=0.1) over features + graph.
+    # UMAP's projection jobs: 4000 MB + 12 per MB, 60 min + 0.1 per MB of features + graph (methods/umap.py).
     data = workdir / "results" / "data"
     input_mb = sum(path.stat().st_size for path in [*data.glob("features/*.npz"), *data.glob("neighbour_graph/*.npz")])
     input_mb /= 1024 * 1024
-    for job in by_rule["project_umap"]:
+    for job in by_method["umap"]:
         assert job["req_mem"] == f"{4000 + math.ceil(12 * input_mb)}M", job
         assert int(job["time_limit"]) == 60 + math.ceil(0.1 * input_mb), job
     [metrics] = (workdir / "results" / "metrics").glob("*.json")

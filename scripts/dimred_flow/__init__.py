@@ -1,4 +1,4 @@
-"""dimred-flow: reproducible UMAP / PCA / t-SNE projections of TAP tables, staged through S3."""
+"""dimred-flow: reproducible UMAP / PCA / t-SNE (and more) projections of TAP tables, staged through S3."""
 
 # The workflow's release version, declared only here: the git tag is v<version>, and the crate,
 # pyproject.toml, the image tag and label (containers/Dockerfile), the schema's default image

@@ -15,7 +15,7 @@ import yaml
 
 from dimred_flow.chunks import ChunkError, chunk_conditions, require_placeholder
 from dimred_flow.errors import UserError
-from dimred_flow.methods import STOCHASTIC_METHODS
+from dimred_flow.methods import REGISTRY, method
 
 SCHEMA_PATH = Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "config.schema.yaml"
 
@@ -25,8 +25,15 @@ class ConfigError(UserError, ValueError):
 
 
 def load_schema(path: Path = SCHEMA_PATH) -> dict:
+    """The config schema, with each method's settings from its module (dimred_flow.methods)."""
     with open(path) as handle:
-        return yaml.safe_load(handle)
+        schema = yaml.safe_load(handle)
+    schema["properties"]["methods"]["properties"] = {
+        name: {"type": "object", "additionalProperties": False, "default": {}, "properties": copy.deepcopy(known.settings)}
+        for name, known in REGISTRY.items()
+    }
+    schema["properties"]["projections"]["items"]["enum"] = sorted(REGISTRY)
+    return schema
 
 
 def _coerce(value, schema: dict):
@@ -40,6 +47,9 @@ def _coerce(value, schema: dict):
             key: _coerce(item, schema["properties"].get(key, {}))
             for key, item in value.items()
         }
+    if isinstance(value, str) and types == ["array"] and not value.lstrip().startswith("["):
+        # `--config projections=umap,pacmap` (and REANA's string parameters): a comma-separated list.
+        value = [item.strip() for item in value.split(",") if item.strip()]
     if isinstance(value, list) and "items" in schema:
         return [_coerce(item, schema["items"]) for item in value]
     if isinstance(value, str):
@@ -136,13 +146,13 @@ def method_batches(n_test: int, jobs: int) -> list[tuple[int, int]]:
     return batches
 
 
-def batches_for(config: dict, method: str) -> list[tuple[int, int]]:
-    jobs = config["methods"][method].get("jobs", 1) if method in STOCHASTIC_METHODS else 1
+def batches_for(config: dict, name: str) -> list[tuple[int, int]]:
+    jobs = config["methods"][name].get("jobs", 1) if method(name).stochastic else 1
     return method_batches(config["n_test"], jobs)
 
 
-def batch_of(config: dict, method: str, iteration: int) -> tuple[int, int]:
-    for first, last in batches_for(config, method):
+def batch_of(config: dict, name: str, iteration: int) -> tuple[int, int]:
+    for first, last in batches_for(config, name):
         if first <= iteration <= last:
             return first, last
     raise ValueError(f"iteration {iteration} is outside 1..{config['n_test']}")

@@ -210,7 +210,7 @@ def build_run_crate(
         "@id": "./",
         "@type": "Dataset",
         "name": "dimred-flow results",
-        "description": "UMAP, PCA and t-SNE projections per seed, seed-stability metrics and the merged PDF.",
+        "description": "Projections of every chosen method per seed, seed-stability metrics and the merged PDF.",
         "datePublished": end_time,
         "license": {"@id": "https://spdx.org/licenses/MIT"},
         "conformsTo": [{"@id": p} for p in (*PROFILES, WORKFLOW_RO_CRATE)],

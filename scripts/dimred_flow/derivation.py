@@ -14,7 +14,6 @@ from pathlib import Path
 
 from dimred_flow import __version__
 from dimred_flow.errors import UserError
-from dimred_flow.methods import STOCHASTIC_METHODS
 
 # The leading characters of a fingerprint used in local paths and storage keys: 64 bits.
 SHORT = 16
@@ -48,13 +47,13 @@ def check_derivation(step: str, settings: dict, inputs: dict, expected: str, pat
     return actual
 
 
-def seeded_settings(method: str, settings: dict, seed: int) -> dict:
+def seeded_settings(name: str, settings: dict, seed: int, stochastic: bool) -> dict:
     """One iteration's settings: a seed-invariant method (PCA) gives every iteration the same embedding."""
-    return {**settings, "seed": seed if method in STOCHASTIC_METHODS else None}
+    return {"method": name, **settings, "seed": seed if stochastic else None}
 
 
-def embedding_fingerprint(method: str, settings: dict, seed: int, inputs: dict) -> str:
-    return derive(f"project_{method}", seeded_settings(method, settings, seed), inputs)
+def embedding_fingerprint(name: str, settings: dict, seed: int, stochastic: bool, inputs: dict) -> str:
+    return derive("project_embeddings", seeded_settings(name, settings, seed, stochastic), inputs)
 
 
 def _unfingerprinted(path, error: Exception) -> DerivationError:

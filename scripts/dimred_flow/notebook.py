@@ -10,7 +10,6 @@ import nbformat
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 from dimred_flow.atomic import replaced_atomically
-from dimred_flow.methods import METHODS
 
 SETUP = '''\
 import json
@@ -93,12 +92,12 @@ plt.show()'''
 
 def build_notebook(run: dict, notebook_path: Path, workdir: Path) -> nbformat.NotebookNode:
     """`run`: paths relative to `workdir` (table, features, stability, plots, embeddings) and seeds."""
-    run = {**run, "methods": list(METHODS)}  # the order of the plots' columns
+    run = {**run, "methods": list(run["embeddings"])}  # the order of the plots' columns, as configured
     parents = len(Path(os.path.relpath(Path(notebook_path).parent, workdir)).parts)
     cells = [
         new_markdown_cell(
             "# Explore this dimred-flow run\n\n"
-            "The fetched table, the UMAP / PCA / t-SNE embeddings of every seed and the seed-stability "
+            "The fetched table, every method's embeddings of every seed and the seed-stability "
             "metrics, loaded from the workflow's results. Written by the `write_notebook` rule; rerun the "
             "workflow to refresh it."
         ),

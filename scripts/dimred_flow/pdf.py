@@ -31,6 +31,6 @@ def merge_plots(
         first_page = len(writer.pages)
         writer.append(source)
         writer.add_outline_item(title=title, page_number=first_page)
-    writer.add_metadata({"/Title": "dimred-flow: UMAP, PCA and t-SNE projections", "/Creator": "dimred-flow"})
+    writer.add_metadata({"/Title": "dimred-flow: dimensionality-reduction projections per seed", "/Creator": "dimred-flow"})
     with replaced_atomically(out_path) as partial, open(partial, "wb") as handle:
         writer.write(handle)

@@ -11,11 +11,11 @@ Imported by the Snakefile at parse time: no numpy, no network.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from dimred_flow.config import load_schema
 from dimred_flow.derivation import derive, digest, embedding_fingerprint
-from dimred_flow.methods import METHODS
+from dimred_flow.methods import method
 
 # Schema annotation of a config key that changes no result, with the reason (tests/test_derivation.py).
 RESULT_NEUTRAL = "x-result-neutral"
@@ -56,33 +56,36 @@ def features_settings(config: dict, remote_state: dict | None = None) -> dict:
     }
 
 
-def graph_settings(config: dict) -> dict:
+def chosen(config: dict) -> dict[str, dict]:
+    """The methods to run, in panel order, each with its settings (job counts only schedule)."""
     return {
-        "umap_neighbors": int(config["methods"]["umap"]["n_neighbors"]),
-        "perplexity": float(config["methods"]["tsne"]["perplexity"]),
-        "seed": int(config["seed"]),
-        "fit_rows": int(config["fit_rows"]),
+        name: {key: value for key, value in config["methods"][name].items() if key != "jobs"}
+        for name in config["projections"]
     }
 
 
-def uses_affinities(config: dict) -> bool:
-    return config["methods"]["tsne"]["implementation"] == "opentsne"
-
-
-def affinities_settings(config: dict) -> dict:
-    return {"perplexity": float(config["methods"]["tsne"]["perplexity"])}
-
-
-def embedding_settings(config: dict, method: str) -> dict:
-    """A method's parameters; job counts only change scheduling."""
-    return {key: value for key, value in config["methods"][method].items() if key != "jobs"}
+def graph_settings(config: dict) -> dict | None:
+    """The shared neighbour graph: as many neighbours as the most demanding method reads; None when
+    no chosen method reads it."""
+    readers = {name: settings for name, settings in chosen(config).items() if method(name).uses_graph}
+    if not readers:
+        return None
+    return {
+        "neighbours": max(method(name).graph_neighbours(settings) for name, settings in readers.items()),
+        "placement_neighbours": max(method(name).placement_neighbours(settings) for name, settings in readers.items()),
+        "seed": int(config["seed"]),
+        "fit_rows": int(config["fit_rows"]),
+    }
 
 
 def plot_settings(config: dict, iteration: int, seed: int) -> dict:
     return {
         "iteration": iteration,
         "seed": seed,
-        "tsne_implementation": config["methods"]["tsne"]["implementation"],
+        "panels": [
+            {"method": name, "label": method(name).label_for(settings), "stochastic": method(name).stochastic}
+            for name, settings in chosen(config).items()
+        ],
         "dpi": int(config["plot"]["dpi"]),
         "point_size": float(config["plot"]["point_size"]),
         "density_above_rows": int(config["plot"]["density_above_rows"]),
@@ -92,19 +95,10 @@ def plot_settings(config: dict, iteration: int, seed: int) -> dict:
 def stability_settings(config: dict, seeds: dict[int, int]) -> dict:
     return {
         "seeds": {str(i): seed for i, seed in seeds.items()},
+        "labels": [[name, method(name).label_for(settings)] for name, settings in chosen(config).items()],
         "n_neighbors": int(config["stability"]["n_neighbors"]),
         "max_rows": int(config["stability"]["max_rows"]),
     }
-
-
-def embedding_inputs(method: str, features: str, graph: str, affinities: str | None) -> dict:
-    """The fingerprints of what a method's job reads."""
-    inputs = {"features": features}
-    if method != "pca":
-        inputs["graph"] = graph
-    if method == "tsne" and affinities:
-        inputs["affinities"] = affinities
-    return inputs
 
 
 @dataclass(frozen=True)
@@ -112,43 +106,54 @@ class Plan:
     """Every fingerprint of a run, derived from its config before anything runs."""
 
     features: str
-    graph: str
-    affinities: str | None
+    graph: str | None
+    # Each chosen method's input prepared once for every seed, where it has one.
+    prepared: dict[str, str]
     embeddings: dict[str, dict[int, str]]
     plots: dict[int, str]
     stability: str
     run: str
 
+    def embedding_inputs(self, name: str) -> dict:
+        """The fingerprints of what a method's projection job reads."""
+        inputs = {"features": self.features}
+        if method(name).uses_graph:
+            inputs["graph"] = self.graph
+        if name in self.prepared:
+            inputs["prepared"] = self.prepared[name]
+        return inputs
+
 
 def plan_run(config: dict, seeds: dict[int, int], remote_state: dict | None = None) -> Plan:
+    methods = chosen(config)
     features = derive("prepare_features", features_settings(config, remote_state), {})
-    graph = derive("compute_neighbour_graph", graph_settings(config), {"features": features})
-    affinities = (
-        derive("compute_tsne_affinities", affinities_settings(config), {"graph": graph})
-        if uses_affinities(config)
-        else None
-    )
+    graph_config = graph_settings(config)
+    graph = derive("compute_neighbour_graph", graph_config, {"features": features}) if graph_config else None
+    prepared = {
+        name: derive("prepare_method_input", {"method": name, **needed}, {"graph": graph})
+        for name, settings in methods.items()
+        if (needed := method(name).prepared_settings(settings)) is not None
+    }
+    plan = Plan(features, graph, prepared, {}, {}, "", "")
     embeddings = {
-        method: {
-            i: embedding_fingerprint(
-                method, embedding_settings(config, method), seed, embedding_inputs(method, features, graph, affinities)
-            )
+        name: {
+            i: embedding_fingerprint(name, settings, seed, method(name).stochastic, plan.embedding_inputs(name))
             for i, seed in seeds.items()
         }
-        for method in METHODS
+        for name, settings in methods.items()
     }
     plots = {
         i: derive(
             "plot_projections",
             plot_settings(config, i, seed),
-            {"features": features, **{method: embeddings[method][i] for method in METHODS}},
+            {"features": features, **{name: embeddings[name][i] for name in methods}},
         )
         for i, seed in seeds.items()
     }
     stability = derive(
         "compute_stability_metrics",
         stability_settings(config, seeds),
-        {"features": features, **{method: [embeddings[method][i] for i in seeds] for method in METHODS}},
+        {"features": features, **{name: [embeddings[name][i] for i in seeds] for name in methods}},
     )
     run = digest({"plots": [plots[i] for i in seeds], "stability": stability})
-    return Plan(features, graph, affinities, embeddings, plots, stability, run)
+    return replace(plan, embeddings=embeddings, plots=plots, stability=stability, run=run)

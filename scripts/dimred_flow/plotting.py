@@ -1,4 +1,4 @@
-"""One figure per iteration: UMAP, PCA and t-SNE side by side, sharing one colour scale."""
+"""One figure per iteration: the chosen methods' embeddings side by side, sharing one colour scale."""
 
 from __future__ import annotations
 
@@ -12,9 +12,6 @@ import numpy as np
 
 from dimred_flow.atomic import replaced_atomically
 from dimred_flow.features import PreparedFeatures
-from dimred_flow.methods import METHODS
-
-TSNE_LABELS = {"opentsne": "t-SNE (openTSNE, random init)", "sklearn": "t-SNE (sklearn Barnes-Hut, random init)"}
 
 
 def _colour_mapping(features: PreparedFeatures):
@@ -58,19 +55,20 @@ def plot_projections(
     *,
     iteration: int,
     seed: int,
-    tsne_implementation: str,
+    panels: list[dict],
     out_path: Path,
     dpi: int,
     point_size: float,
     density_above_rows: int | None = None,
 ) -> None:
+    """One panel per method, in the order of `panels` (each: method, label, stochastic)."""
     colours, cmap, categories = _colour_mapping(features)
     titles = {
-        "umap": f"UMAP (seed {seed})",
-        "pca": "PCA (seed-invariant)",
-        "tsne": f"{TSNE_LABELS[tsne_implementation]} (seed {seed})",
+        panel["method"]: f"{panel['label']} ({f'seed {seed}' if panel['stochastic'] else 'seed-invariant'})"
+        for panel in panels
     }
-    figure, axes = plt.subplots(1, len(METHODS), figsize=(6 * len(METHODS), 6), layout="constrained")
+    figure, axes = plt.subplots(1, len(panels), figsize=(6 * len(panels), 6), layout="constrained", squeeze=False)
+    axes = axes[0]
     # Large tables: smaller, more transparent points keep the density readable.
     n_points = len(colours)
     size = point_size * min(1.0, 20000 / max(n_points, 1)) ** 0.5
@@ -78,7 +76,7 @@ def plot_projections(
     limits = (0, len(categories) - 1) if categories else (np.nanmin(colours), np.nanmax(colours))
     density = density_above_rows is not None and n_points > density_above_rows
     mappable = matplotlib.cm.ScalarMappable(norm=matplotlib.colors.Normalize(*limits), cmap=cmap)
-    for axis, method in zip(axes, METHODS):
+    for axis, method in zip(axes, titles):
         embedding = embeddings[method]
         x_view, y_view = view_limits(embedding[:, 0]), view_limits(embedding[:, 1])
         x_inside = _inside(embedding[:, 0], x_view)

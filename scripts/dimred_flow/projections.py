@@ -1,5 +1,7 @@
-"""The three 2-D projections. Heavy libraries are imported inside the functions that need them,
-so that a job only pays for the method it runs (umap-learn's import alone compiles numba code)."""
+"""What every projection method shares: the neighbour graph with its fitted subsample, the numba cache,
+the prepared inputs and the batch of seeds one job fits (the methods themselves: dimred_flow.methods).
+Heavy libraries are imported inside the functions that need them, so that a job only pays for the
+method it runs (umap-learn's import alone compiles numba code)."""
 
 from __future__ import annotations
 
@@ -7,7 +9,8 @@ import json
 import os
 import shutil
 import time
-import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -15,8 +18,6 @@ import numpy as np
 
 from dimred_flow.atomic import replaced_atomically
 from dimred_flow.embeddings import save_embedding
-
-TSNE_EARLY_EXAGGERATION_ITER = 250
 
 
 def use_per_user_numba_cache(environ=os.environ) -> None:
@@ -30,18 +31,15 @@ def use_per_user_numba_cache(environ=os.environ) -> None:
         environ["NUMBA_CACHE_DIR"] = str(cache_home / "dimred-flow" / "numba")
 
 
-def import_umap_with_cached_jit():
-    """Import umap-learn with numba's on-disk cache enabled for its compiled functions.
+@contextmanager
+def numba_cache_on_import() -> Iterator[None]:
+    """Import a method's library inside this block to keep numba's machine code on disk.
 
-    umap-learn and pynndescent leave `cache=True` off almost everywhere, so every fresh process
-    recompiles them (~30 s on 2 cores). Defaulting it on while they are imported lets NUMBA_CACHE_DIR
-    keep the machine code: measured here, import + first fit at 1,000 rows fell from 32 s to 4 s
-    with a warm cache, with bit-identical embeddings.
+    umap-learn and pynndescent (and other methods' libraries) leave `cache=True` off almost everywhere, so every fresh
+    process recompiles them (~30 s on 2 cores). Defaulting it on while they are imported lets
+    NUMBA_CACHE_DIR keep the machine code: measured here for umap-learn, import + first fit at 1,000
+    rows fell from 32 s to 4 s with a warm cache, with bit-identical embeddings.
     """
-    import sys
-
-    if "umap" in sys.modules:
-        return sys.modules["umap"]
     use_per_user_numba_cache()
     import numba
 
@@ -57,11 +55,10 @@ def import_umap_with_cached_jit():
     try:
         for name, original in originals.items():
             setattr(numba, name, cached(original))
-        import umap
+        yield
     finally:
         for name, original in originals.items():
             setattr(numba, name, original)
-    return umap
 
 
 @dataclass(frozen=True)
@@ -131,10 +128,9 @@ class NeighbourGraph:
         return embedding
 
 
-def neighbour_count(n_rows: int, *, umap_neighbors: int, perplexity: float) -> int:
-    """Neighbours per row that serve both methods: UMAP's n_neighbors counts the row itself,
-    openTSNE's perplexity affinities use 3 x perplexity others."""
-    return min(n_rows - 1, max(umap_neighbors - 1, int(3 * perplexity)))
+def neighbour_count(n_rows: int, wanted: int) -> int:
+    """Neighbours per row: as many as the most demanding method reads, at most every other row."""
+    return min(n_rows - 1, max(wanted, 1))
 
 
 def neighbour_graph(
@@ -189,91 +185,10 @@ def neighbour_graph(
     )
 
 
-class _PlacementIndex:
-    """The part of a search index that umap-learn's `transform` uses, answered from the shared
-    graph's placement neighbours: the rows it is asked about are always the graph's other rows."""
-
-    _angular_trees = False
-
-    def __init__(self, graph: NeighbourGraph):
-        self._graph = graph
-
-    def query(self, rows: np.ndarray, k: int, epsilon: float = 0.0):
-        if rows.shape[0] != self._graph.placement_indices.shape[0]:
-            raise ValueError("the placement index answers only for the graph's own other rows")
-        return self._graph.placement_indices[:, :k], self._graph.placement_distances[:, :k]
-
-
-def fit_umap(
-    matrix: np.ndarray, seed: int, *, n_neighbors: int, min_dist: float, graph: NeighbourGraph | None = None
-) -> np.ndarray:
-    """UMAP of every row. On a subsampled graph the fitted rows are embedded and every other row is
-    placed by umap-learn's own `transform` (its neighbours' weighted mean, then 30 epochs that move
-    only the placed rows), seeded with the same seed."""
-    umap = import_umap_with_cached_jit()
-
-    fitted = matrix if graph is None else graph.fitted(matrix)
-    precomputed = (None, None, None)
-    # A table with fewer rows than n_neighbors leaves umap-learn to its own exact search.
-    if graph is not None and graph.indices.shape[1] >= n_neighbors - 1:
-        # umap-learn counts each row as its own nearest neighbour, at distance 0.
-        nearest = graph.nearest(n_neighbors - 1)
-        rows = np.arange(fitted.shape[0], dtype=np.int32)[:, None]
-        precomputed = (
-            np.hstack([rows, nearest.indices]),
-            np.hstack([np.zeros_like(rows, dtype=np.float32), nearest.distances]),
-        )
-    # A random_state makes umap-learn run single-threaded: the price of reproducibility,
-    # paid back by running seeds in parallel jobs.
-    model = umap.UMAP(
-        n_components=2,
-        n_neighbors=n_neighbors,
-        min_dist=min_dist,
-        random_state=seed,
-        transform_seed=seed,
-        n_jobs=1,
-        precomputed_knn=precomputed,
-    )
-    with warnings.catch_warnings():
-        # The search index of precomputed_knn[2] only serves transform(), which gets _PlacementIndex.
-        warnings.filterwarnings("ignore", message=r"precomputed_knn\[2\]")
-        embedding = model.fit_transform(fitted).astype(np.float32)
-    if graph is None or not graph.subsampled:
-        return embedding
-    model._knn_search_index = _PlacementIndex(graph)
-    placed = model.transform(matrix[graph.other_rows(matrix.shape[0])])
-    return graph.whole(embedding, placed.astype(np.float32))
-
-
-def fit_pca(matrix: np.ndarray) -> np.ndarray:
-    """The first two principal components: one exact SVD of the centred matrix, with scikit-learn's
-    sign convention (each component's largest loading positive), i.e. PCA(svd_solver="full").
-
-    numpy rather than scikit-learn: the import alone (1.6 s) costs 40 times the fit at 1,000 rows.
-    The SVD has no randomness, so PCA is identical for every seed.
-    """
-    centred = np.asarray(matrix, dtype=np.float64)
-    centred = centred - centred.mean(axis=0)
-    u, singular_values, components = np.linalg.svd(centred, full_matrices=False)
-    largest = np.argmax(np.abs(components[:2]), axis=1)
-    signs = np.sign(components[np.arange(2), largest])
-    return (u[:, :2] * singular_values[:2] * signs).astype(np.float32)
-
-
-def tsne_affinities(graph: NeighbourGraph, *, perplexity: float, threads: int):
-    """openTSNE's perplexity affinities (a sparse matrix) from the shared neighbour graph:
-    computed once, used by every seed."""
-    from openTSNE.affinity import PerplexityBasedNN
-    from openTSNE.nearest_neighbors import PrecomputedNeighbors
-
-    nearest = graph.nearest(min(graph.indices.shape[1], int(3 * perplexity)))
-    index = PrecomputedNeighbors(nearest.indices, nearest.distances)
-    return PerplexityBasedNN(perplexity=perplexity, knn_index=index, n_jobs=threads).P
-
-
-def save_affinities(path: Path, affinities, fingerprint: str) -> None:
-    """The sparse affinities with the fingerprint they were made with (scipy's save_npz keeps no extra entry)."""
-    csr = affinities.tocsr()
+def save_prepared(path: Path, prepared, fingerprint: str) -> None:
+    """A method's prepared input (a sparse matrix) with the fingerprint it was made with (scipy's
+    save_npz keeps no extra entry)."""
+    csr = prepared.tocsr()
     with replaced_atomically(path) as partial:
         np.savez(
             partial,
@@ -285,63 +200,13 @@ def save_affinities(path: Path, affinities, fingerprint: str) -> None:
         )
 
 
-def load_affinities(path: Path):
+def load_prepared(path: Path):
     import scipy.sparse
 
     with np.load(path, allow_pickle=False) as stored:
         return scipy.sparse.csr_matrix(
             (stored["data"], stored["indices"], stored["indptr"]), shape=tuple(stored["shape"])
         )
-
-
-def fit_tsne_opentsne(
-    affinities, seed: int, *, n_iter: int, threads: int, graph: NeighbourGraph | None = None
-) -> np.ndarray:
-    """openTSNE on the fitted rows' affinities; on a subsampled graph every other row is then placed
-    at the median of its nearest fitted rows (openTSNE's partial-embedding initialisation)."""
-    from openTSNE import TSNEEmbedding
-    from openTSNE.affinity import PrecomputedAffinities
-    from openTSNE.initialization import random as random_init
-
-    n_rows = affinities.shape[0]
-    embedding = TSNEEmbedding(
-        random_init(n_rows, n_components=2, random_state=seed),
-        # openTSNE scales P in place during early exaggeration; a copy keeps the next seed's
-        # input bit-identical to a fresh process, so batching never changes a result.
-        PrecomputedAffinities(affinities.copy(), normalize=False),
-        # Barnes-Hut below 10,000 rows, FFT interpolation above: the faster of the two at each size.
-        negative_gradient_method="auto",
-        n_jobs=threads,
-        random_state=seed,
-    )
-    embedding = embedding.optimize(
-        n_iter=TSNE_EARLY_EXAGGERATION_ITER, exaggeration=12, momentum=0.5, learning_rate="auto"
-    )
-    embedding = np.asarray(embedding.optimize(n_iter=n_iter, momentum=0.8, learning_rate="auto"), dtype=np.float32)
-    return _with_placed_rows(embedding, graph)
-
-
-def fit_tsne_sklearn(
-    matrix: np.ndarray, seed: int, *, perplexity: float, n_iter: int, graph: NeighbourGraph | None = None
-) -> np.ndarray:
-    from sklearn.manifold import TSNE
-
-    # init='pca' (sklearn's default) would give the same embedding for every seed.
-    model = TSNE(
-        n_components=2,
-        perplexity=perplexity,
-        init="random",
-        random_state=seed,
-        max_iter=n_iter + TSNE_EARLY_EXAGGERATION_ITER,
-    )
-    fitted = matrix if graph is None else graph.fitted(matrix)
-    return _with_placed_rows(model.fit_transform(fitted).astype(np.float32), graph)
-
-
-def _with_placed_rows(fitted_embedding: np.ndarray, graph: NeighbourGraph | None) -> np.ndarray:
-    if graph is None or not graph.subsampled:
-        return fitted_embedding
-    return graph.whole(fitted_embedding, graph.placed_by_median(fitted_embedding))
 
 
 def run_batch(fit, iterations: list[int], seeds: list[int], fingerprints: dict[int, str], out_dir: Path, log=print) -> dict:

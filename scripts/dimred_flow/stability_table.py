@@ -11,8 +11,6 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
 from dimred_flow.atomic import replaced_atomically
-from dimred_flow.methods import METHODS
-from dimred_flow.plotting import TSNE_LABELS
 
 COLUMNS = (
     "Method",
@@ -33,15 +31,15 @@ def _disparity(summary: dict | None) -> str:
     return "– (one seed)" if summary is None else f"{summary['mean']:.4f} ({summary['max']:.4f})"
 
 
-def table_rows(metrics: dict, tsne_implementation: str) -> list[list[str]]:
-    names = {"umap": "UMAP", "pca": "PCA", "tsne": TSNE_LABELS.get(tsne_implementation, "t-SNE")}
+def table_rows(metrics: dict) -> list[list[str]]:
+    """One row per method, in the order and with the names the run gave them."""
     rows = []
-    for method in METHODS:
+    for method, label in metrics["labels"]:
         result = metrics["methods"][method]
         summary = result["summary"]
         rows.append(
             [
-                names.get(method, method),
+                label,
                 str(len(result["per_iteration"])),
                 _spread(summary["trustworthiness"]),
                 _spread(summary["knn_preservation"]),
@@ -61,12 +59,14 @@ def _footnote(metrics: dict) -> str:
     )
 
 
-def write_stability_page(metrics: dict, tsne_implementation: str, out_path: Path) -> None:
-    figure, axis = plt.subplots(figsize=(11.69, 4.5))
+def write_stability_page(metrics: dict, out_path: Path) -> None:
+    rows = table_rows(metrics)
+    # Three methods fit the seed's page; each further one adds its row's height.
+    figure, axis = plt.subplots(figsize=(11.69, 4.5 + 0.5 * max(0, len(rows) - 3)))
     axis.axis("off")
     axis.set_title("Seed stability across iterations", fontsize=14, pad=12)
     table = axis.table(
-        cellText=table_rows(metrics, tsne_implementation),
+        cellText=rows,
         colLabels=list(COLUMNS),
         # A wide first column: method names such as 't-SNE (openTSNE, random init)' must fit.
         colWidths=[0.3, 0.08, 0.2, 0.2, 0.2],
@@ -83,11 +83,11 @@ def write_stability_page(metrics: dict, tsne_implementation: str, out_path: Path
     plt.close(figure)
 
 
-def write_stability_html(metrics: dict, tsne_implementation: str, out_path: Path) -> None:
+def write_stability_html(metrics: dict, out_path: Path) -> None:
     header = "".join(f"<th>{html.escape(c).replace(chr(10), '<br>')}</th>" for c in COLUMNS)
     body = "".join(
         "<tr>" + "".join(f"<td>{html.escape(cell)}</td>" for cell in row) + "</tr>"
-        for row in table_rows(metrics, tsne_implementation)
+        for row in table_rows(metrics)
     )
     seeds = ", ".join(f"{i}: {seed}" for i, seed in metrics["seeds"].items())
     document = (

@@ -22,15 +22,14 @@ from dimred_flow.config import (  # noqa: E402
 from dimred_flow.chunks import chunk_conditions  # noqa: E402
 from dimred_flow.derivation import digest, short  # noqa: E402
 from dimred_flow.plan import (  # noqa: E402
-    affinities_settings,
-    embedding_settings,
+    chosen,
     features_settings,
     graph_settings,
     plan_run,
     plot_settings,
     stability_settings,
 )
-from dimred_flow.methods import METHODS  # noqa: E402
+from dimred_flow.methods import method  # noqa: E402
 
 try:
     config.update(validate_config(config))
@@ -44,6 +43,8 @@ ENVS = str(REPO / "envs")
 USER_FOLDER = str(config["user_folder"])
 N_TEST = int(config["n_test"])
 ITERATIONS = list(range(1, N_TEST + 1))
+# The chosen methods, in panel order, with their settings.
+METHODS = chosen(config)
 SEEDS = iteration_seeds(config)
 STAGING = f"results/staging/{USER_FOLDER}"
 STORAGE = config["storage"]
@@ -77,7 +78,6 @@ def remote_source_state():
 
 
 SOURCE_STATE = remote_source_state() if SOURCE_URL else None
-TSNE = config["methods"]["tsne"]
 CONTAINER = config["container_image"]
 
 # Every result's fingerprint, derived from the settings each job is given (dimred_flow/plan.py).
@@ -87,12 +87,12 @@ PLAN = plan_run(config, SEEDS, SOURCE_STATE)
 FINGERPRINTS = PLAN.plots
 FEATURES = f"results/data/features/{short(PLAN.features)}.npz"
 FEATURES_SUMMARY = f"results/data/features/{short(PLAN.features)}.json"
-GRAPH = f"results/data/neighbour_graph/{short(PLAN.graph)}.npz"
-AFFINITIES = (
-    f"results/data/tsne_affinities/{short(PLAN.affinities)}.npz"
-    if PLAN.affinities
-    else None
-)
+GRAPH = f"results/data/neighbour_graph/{short(PLAN.graph)}.npz" if PLAN.graph else None
+# The input each method prepares once for every seed (openTSNE's affinities), where it has one.
+PREPARED = {
+    name: f"results/data/prepared/{name}/{short(fingerprint)}.npz"
+    for name, fingerprint in PLAN.prepared.items()
+}
 PLOT_ITERATION = {short(PLAN.plots[i]): i for i in ITERATIONS}
 
 
@@ -104,6 +104,12 @@ def plot_file(iteration, suffix):
 def settings_json(settings):
     """A job's settings as its one --settings argument: what its fingerprint was derived from."""
     return json.dumps(settings, sort_keys=True)
+
+
+def settings_param(settings):
+    """settings_json as a param function: a plain string param is searched for {wildcards}, and
+    settings may hold braces (an ADQL query's)."""
+    return lambda wildcards: settings_json(settings)
 
 
 wildcard_constraints:
@@ -202,47 +208,63 @@ def source_file():
     return str(REPO / path)
 
 
-def batch_name(method, first, last):
+def batch_name(name, first, last):
     """A batch directory's name: its iterations and the fingerprints of the embeddings it holds."""
-    members = [PLAN.embeddings[method][i] for i in range(first, last + 1)]
+    members = [PLAN.embeddings[name][i] for i in range(first, last + 1)]
     return f"iterations_{first}-{last}_{short(digest(members))}"
 
 
 # Each method's batch directories by name, with the iterations each holds.
 BATCHES = {
-    method: {
-        batch_name(method, first, last): list(range(first, last + 1))
-        for first, last in batches_for(config, method)
+    name: {
+        batch_name(name, first, last): list(range(first, last + 1))
+        for first, last in batches_for(config, name)
     }
-    for method in METHODS
+    for name in METHODS
 }
 
 
-def batch_dir(method, iteration):
-    return f"results/embeddings/{method}/{batch_name(method, *batch_of(config, method, iteration))}"
+def batch_dir(name, iteration):
+    return f"results/embeddings/{name}/{batch_name(name, *batch_of(config, name, iteration))}"
 
 
-def batch_args(method):
-    """Iterations, seeds and expected fingerprints of one of `method`'s batches, as arguments."""
+def batch_args(wildcards):
+    """Iterations, seeds and expected fingerprints of one method's batch, as arguments."""
+    iterations = BATCHES[wildcards.method][wildcards.batch]
+    return {
+        "iterations": " ".join(str(i) for i in iterations),
+        "seeds": " ".join(str(SEEDS[i]) for i in iterations),
+        "fingerprints": " ".join(
+            f"{i}={PLAN.embeddings[wildcards.method][i]}" for i in iterations
+        ),
+    }
 
-    def args(wildcards):
-        iterations = BATCHES[method][wildcards.batch]
-        return {
-            "iterations": " ".join(str(i) for i in iterations),
-            "seeds": " ".join(str(SEEDS[i]) for i in iterations),
-            "fingerprints": " ".join(
-                f"{i}={PLAN.embeddings[method][i]}" for i in iterations
-            ),
-        }
 
-    return args
+def projection_inputs(wildcards):
+    """What a method's projection job reads: the features, and the graph and prepared input if it uses them."""
+    inputs = {"features": FEATURES}
+    if method(wildcards.method).uses_graph:
+        inputs["graph"] = GRAPH
+    if wildcards.method in PREPARED:
+        inputs["prepared"] = PREPARED[wildcards.method]
+    return inputs
+
+
+def projection_flags(wildcards, input):
+    """--graph and --prepared for the inputs the job has."""
+    return " ".join(
+        f"--{name} {path}"
+        for name, path in input.items()
+        if name in ("graph", "prepared")
+    )
 
 
 def batch_priority(wildcards):
-    """A method's larger batches first, so that the last one to start is the shortest and leaves
-    the fewest plots to draw; always below 1, under every fixed priority of the workflow.
+    """The method's own priority, then its larger batches first, so that the last one to start is
+    the shortest and leaves the fewest plots to draw (the fraction is always below 1).
     """
-    return len(BATCHES["tsne"][wildcards.batch]) / (N_TEST + 1)
+    size = len(BATCHES[wildcards.method][wildcards.batch])
+    return method(wildcards.method).priority + size / (N_TEST + 1)
 
 
 # Snakemake 7 (what REANA 0.9 runs) takes only numbers as priorities: there the batches keep
@@ -250,8 +272,31 @@ def batch_priority(wildcards):
 BATCH_PRIORITY = batch_priority if int(SNAKEMAKE_VERSION.split(".")[0]) >= 8 else 0
 
 
-def all_batch_dirs(method):
-    return [f"results/embeddings/{method}/{name}" for name in BATCHES[method]]
+def projection_mem_mb(wildcards, input):
+    """A projection job's memory: its method's base, and more for each MB of its input."""
+    cost = method(wildcards.method).resources
+    return cost["mem_mb"] + math.ceil(cost["mem_per_mb"] * input.size_mb)
+
+
+def projection_memory_limit(wildcards, input):
+    return f"{projection_mem_mb(wildcards, input)}Mi"
+
+
+def projection_runtime(wildcards, input):
+    """A projection job's time limit in minutes, as projection_mem_mb."""
+    cost = method(wildcards.method).resources
+    return cost["minutes"] + math.ceil(cost["minutes_per_mb"] * input.size_mb)
+
+
+def all_batch_dirs():
+    """Every batch directory of every chosen method, as METHOD=DIRECTORY arguments (keys) and inputs."""
+    return {
+        f"{name}={directory}": directory
+        for name in METHODS
+        for directory in (
+            f"results/embeddings/{name}/{batch}" for batch in BATCHES[name]
+        )
+    }
 
 
 def stored_iterations():
@@ -357,10 +402,13 @@ RUN_FILES = {
 }
 
 
+PANEL_LABELS = [method(name).label_for(settings) for name, settings in METHODS.items()]
+
+
 def run_crate_outputs(wildcards, input):
     """--output FILE DESCRIPTION for every file the crate describes."""
     described = [
-        (plot, f"UMAP, PCA and t-SNE of iteration {i} (seed {SEEDS[i]})")
+        (plot, f"{', '.join(PANEL_LABELS)} of iteration {i} (seed {SEEDS[i]})")
         for i, plot in zip(ITERATIONS, input.plots)
     ]
     described += [

@@ -21,7 +21,7 @@ rule prepare_features:
         runtime=runtime(15, per_input_mb=0.1),
     params:
         script=SCRIPTS / "prepare_features.py",
-        settings=settings_json(features_settings(config, SOURCE_STATE)),
+        settings=settings_param(features_settings(config, SOURCE_STATE)),
         fingerprint=PLAN.features,
         # A check, not a setting (no part of the fingerprint): each row's neighbours must be
         # other rows, so one more distinct row than the most neighbours asked for.
@@ -36,153 +36,100 @@ rule prepare_features:
         " --out {output.features} --summary {output.summary} 2> {log}"
 
 
-rule compute_neighbour_graph:
-    input:
-        features=FEATURES,
-    output:
-        graph=GRAPH,
-    log:
-        "logs/compute_neighbour_graph.log",
-    benchmark:
-        "results/benchmarks/compute_neighbour_graph.tsv"
-    conda:
-        f"{ENVS}/reduce.yaml"
-    # Every later projection waits for the graph, so it may take two cores: the KD-tree's
-    # queries spread over them.
-    threads: 2
-    resources:
-        **memory(4000, per_input_mb=10),
-        runtime=runtime(30, per_input_mb=0.1),
-    params:
-        script=SCRIPTS / "compute_neighbour_graph.py",
-        settings=settings_json(graph_settings(config)),
-        fingerprint=PLAN.graph,
-    shell:
-        "python {params.script} --features {input.features} --settings {params.settings:q}"
-        " --fingerprint {params.fingerprint} --threads {threads} --out {output.graph} 2> {log}"
+# Only where a chosen method reads the shared graph (PCA alone does not).
+if GRAPH:
 
-
-# Only openTSNE takes precomputed affinities.
-if AFFINITIES:
-
-    rule compute_tsne_affinities:
+    rule compute_neighbour_graph:
         input:
-            graph=GRAPH,
+            features=FEATURES,
         output:
-            affinities=AFFINITIES,
+            graph=GRAPH,
         log:
-            "logs/compute_tsne_affinities.log",
+            "logs/compute_neighbour_graph.log",
         benchmark:
-            "results/benchmarks/compute_tsne_affinities.tsv"
-        # Ahead of UMAP: it opens the longest chain (affinities, then the t-SNE jobs), and UMAP
-        # still starts before either t-SNE job.
-        priority: 20
+            "results/benchmarks/compute_neighbour_graph.tsv"
         conda:
             f"{ENVS}/reduce.yaml"
-        threads: 1
+        # Every later projection waits for the graph, so it may take two cores: the KD-tree's
+        # queries spread over them.
+        threads: 2
         resources:
-            **memory(4000, per_input_mb=5),
+            **memory(4000, per_input_mb=10),
             runtime=runtime(30, per_input_mb=0.1),
         params:
-            script=SCRIPTS / "compute_tsne_affinities.py",
-            settings=settings_json(affinities_settings(config)),
-            fingerprint=PLAN.affinities,
+            script=SCRIPTS / "compute_neighbour_graph.py",
+            settings=settings_param(graph_settings(config)),
+            fingerprint=PLAN.graph,
         shell:
-            "python {params.script} --graph {input.graph} --settings {params.settings:q}"
-            " --fingerprint {params.fingerprint} --threads {threads} --out {output.affinities} 2> {log}"
+            "python {params.script} --features {input.features} --settings {params.settings:q}"
+            " --fingerprint {params.fingerprint} --threads {threads} --out {output.graph} 2> {log}"
 
 
-rule project_umap:
+rule prepare_method_input:
     input:
-        features=FEATURES,
-        graph=GRAPH,
+        graph=GRAPH or [],
     output:
-        embeddings=directory("results/embeddings/umap/{batch}"),
+        prepared="results/data/prepared/{method}/{fingerprint}.npz",
     log:
-        "logs/project_umap/{batch}.log",
+        "logs/prepare_method_input/{method}/{fingerprint}.log",
     benchmark:
-        "results/benchmarks/project_umap/{batch}.tsv"
+        "results/benchmarks/prepare_method_input/{method}/{fingerprint}.tsv"
     wildcard_constraints:
-        batch="|".join(BATCHES["umap"]),
-    # The UMAP job carries numba's compilation (~40 s with a cold cache): started before the
-    # t-SNE chain fills the other cores instead of UMAP trailing behind it.
-    priority: 10
-    conda:
-        f"{ENVS}/reduce.yaml"
-    # umap-learn runs single-threaded once a random_state is set.
-    threads: 1
-    resources:
-        **memory(4000, per_input_mb=12),
-        runtime=runtime(60, per_input_mb=0.1),
-    params:
-        script=SCRIPTS / "project.py",
-        batch=batch_args("umap"),
-        settings=settings_json(embedding_settings(config, "umap")),
-    shell:
-        "python {params.script} umap --settings {params.settings:q}"
-        " --features {input.features} --graph {input.graph} --iterations {params.batch[iterations]}"
-        " --seeds {params.batch[seeds]} --fingerprints {params.batch[fingerprints]}"
-        " --out-dir {output.embeddings} 2> {log}"
-
-
-rule project_pca:
-    input:
-        features=FEATURES,
-    output:
-        embeddings=directory("results/embeddings/pca/{batch}"),
-    log:
-        "logs/project_pca/{batch}.log",
-    benchmark:
-        "results/benchmarks/project_pca/{batch}.tsv"
-    wildcard_constraints:
-        batch="|".join(BATCHES["pca"]),
-    # A fraction of a second, needed by every plot: before the graph takes both cores.
-    priority: 30
-    conda:
-        f"{ENVS}/reduce.yaml"
-    threads: 1
-    resources:
-        **memory(2000, per_input_mb=5),
-        runtime=runtime(10, per_input_mb=0.02),
-    params:
-        script=SCRIPTS / "project.py",
-        batch=batch_args("pca"),
-        settings=settings_json(embedding_settings(config, "pca")),
-    shell:
-        "python {params.script} pca --settings {params.settings:q}"
-        " --features {input.features} --iterations {params.batch[iterations]}"
-        " --seeds {params.batch[seeds]} --fingerprints {params.batch[fingerprints]}"
-        " --out-dir {output.embeddings} 2> {log}"
-
-
-rule project_tsne:
-    input:
-        features=FEATURES,
-        graph=GRAPH,
-        affinities=AFFINITIES or [],
-    output:
-        embeddings=directory("results/embeddings/tsne/{batch}"),
-    log:
-        "logs/project_tsne/{batch}.log",
-    benchmark:
-        "results/benchmarks/project_tsne/{batch}.tsv"
-    wildcard_constraints:
-        batch="|".join(BATCHES["tsne"]),
-    priority: BATCH_PRIORITY
+        method="|".join(PREPARED) or "none",
+        fingerprint="[0-9a-f]+",
+    # Ahead of the projections: it opens the longest chain (affinities, then the t-SNE jobs).
+    priority: 20
     conda:
         f"{ENVS}/reduce.yaml"
     threads: 1
     resources:
         **memory(4000, per_input_mb=5),
-        runtime=runtime(60, per_input_mb=0.1),
+        runtime=runtime(30, per_input_mb=0.1),
+    params:
+        script=SCRIPTS / "prepare_method_input.py",
+        settings=lambda wc: settings_json(
+            {
+                "method": wc.method,
+                **method(wc.method).prepared_settings(METHODS[wc.method]),
+            }
+        ),
+        fingerprint=lambda wc: PLAN.prepared[wc.method],
+    shell:
+        "python {params.script} --graph {input.graph} --settings {params.settings:q}"
+        " --fingerprint {params.fingerprint} --threads {threads} --out {output.prepared} 2> {log}"
+
+
+# One rule for every method (dimred_flow/methods/): each job fits one batch of seeds.
+rule project_embeddings:
+    input:
+        unpack(projection_inputs),
+    output:
+        embeddings=directory("results/embeddings/{method}/{batch}"),
+    log:
+        "logs/project_embeddings/{method}/{batch}.log",
+    benchmark:
+        "results/benchmarks/project_embeddings/{method}/{batch}.tsv"
+    wildcard_constraints:
+        method="|".join(METHODS),
+        batch="|".join(batch for batches in BATCHES.values() for batch in batches),
+    priority: BATCH_PRIORITY
+    conda:
+        f"{ENVS}/reduce.yaml"
+    # One thread: each method seeds its own generators and holds its numba loops to the job's
+    # threads, so that a seed's embedding does not depend on the cores of the machine.
+    threads: 1
+    resources:
+        mem_mb=projection_mem_mb,
+        kubernetes_memory_limit=projection_memory_limit,
+        runtime=projection_runtime,
     params:
         script=SCRIPTS / "project.py",
-        batch=batch_args("tsne"),
-        settings=settings_json(embedding_settings(config, "tsne")),
-        affinities=f"--affinities {AFFINITIES}" if AFFINITIES else "",
+        batch=batch_args,
+        settings=lambda wc: settings_json(METHODS[wc.method]),
+        inputs=projection_flags,
     shell:
-        "python {params.script} tsne --settings {params.settings:q}"
-        " --features {input.features} --graph {input.graph} {params.affinities}"
+        "python {params.script} {wildcards.method} --settings {params.settings:q}"
+        " --features {input.features} {params.inputs}"
         " --iterations {params.batch[iterations]} --seeds {params.batch[seeds]}"
         " --fingerprints {params.batch[fingerprints]} --threads {threads}"
         " --out-dir {output.embeddings} 2> {log}"
@@ -191,9 +138,9 @@ rule project_tsne:
 rule plot_projections:
     input:
         features=FEATURES,
-        umap=lambda wc: batch_dir("umap", PLOT_ITERATION[wc.plot]),
-        pca=lambda wc: batch_dir("pca", PLOT_ITERATION[wc.plot]),
-        tsne=lambda wc: batch_dir("tsne", PLOT_ITERATION[wc.plot]),
+        embeddings=lambda wc: [
+            batch_dir(name, PLOT_ITERATION[wc.plot]) for name in METHODS
+        ],
     output:
         plot="results/plots/{plot}.png",
         record="results/plots/{plot}.json",
@@ -211,6 +158,9 @@ rule plot_projections:
         runtime=runtime(10, per_input_mb=0.05),
     params:
         script=SCRIPTS / "plot_projections.py",
+        embeddings=lambda wc: " ".join(
+            f"{name}={batch_dir(name, PLOT_ITERATION[wc.plot])}" for name in METHODS
+        ),
         settings=lambda wc: settings_json(
             plot_settings(
                 config, PLOT_ITERATION[wc.plot], SEEDS[PLOT_ITERATION[wc.plot]]
@@ -218,8 +168,7 @@ rule plot_projections:
         ),
         fingerprint=lambda wc: PLAN.plots[PLOT_ITERATION[wc.plot]],
     shell:
-        "python {params.script} --features {input.features}"
-        " --umap {input.umap} --pca {input.pca} --tsne {input.tsne}"
+        "python {params.script} --features {input.features} --embeddings {params.embeddings}"
         " --settings {params.settings:q} --fingerprint {params.fingerprint}"
         " --out {output.plot} --record {output.record} 2> {log}"
 
@@ -230,9 +179,7 @@ rule compute_stability_metrics:
     input:
         features=FEATURES,
         provenance=source_provenance(),
-        umap=all_batch_dirs("umap"),
-        pca=all_batch_dirs("pca"),
-        tsne=all_batch_dirs("tsne"),
+        embeddings=list(all_batch_dirs().values()),
     output:
         metrics=STABILITY_METRICS,
     log:
@@ -249,11 +196,11 @@ rule compute_stability_metrics:
         runtime=runtime(30, per_input_mb=0.05),
     params:
         script=SCRIPTS / "compute_stability_metrics.py",
-        settings=settings_json(stability_settings(config, SEEDS)),
+        embeddings=" ".join(all_batch_dirs()),
+        settings=settings_param(stability_settings(config, SEEDS)),
         fingerprint=PLAN.stability,
     shell:
         "python {params.script} --features {input.features}"
-        " --umap {input.umap} --pca {input.pca} --tsne {input.tsne}"
-        " --settings {params.settings:q} --fingerprint {params.fingerprint}"
-        " --source-provenance {input.provenance}"
+        " --embeddings {params.embeddings} --settings {params.settings:q}"
+        " --fingerprint {params.fingerprint} --source-provenance {input.provenance}"
         " --out {output.metrics} 2> {log}"

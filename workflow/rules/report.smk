@@ -20,10 +20,8 @@ rule render_stability_table:
         runtime=10,
     params:
         script=SCRIPTS / "render_stability_table.py",
-        tsne_implementation=TSNE["implementation"],
     shell:
         "python {params.script} --metrics {input.metrics}"
-        " --tsne-implementation {params.tsne_implementation}"
         " --pdf {output.pdf} --html {output.html} 2> {log}"
 
 
@@ -118,8 +116,8 @@ rule write_notebook:
         seeds=" ".join(f"{i}={SEEDS[i]}" for i in ITERATIONS),
         # Paths only: the notebook loads the embeddings where this machine computed them.
         embeddings=" ".join(
-            f"{method}/{i}={batch_dir(method, i)}/iteration_{i}.npy"
-            for method in METHODS
+            f"{name}/{i}={batch_dir(name, i)}/iteration_{i}.npy"
+            for name in METHODS
             for i in ITERATIONS
         ),
     shell:

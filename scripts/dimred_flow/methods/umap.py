@@ -1,0 +1,92 @@
+"""UMAP (umap-learn), on the shared neighbour graph; above fit_rows, placed by umap-learn's transform."""
+
+from __future__ import annotations
+
+import warnings
+
+from dimred_flow.methods import Method
+
+
+class _PlacementIndex:
+    """The part of a search index that umap-learn's `transform` uses, answered from the shared
+    graph's placement neighbours: the rows it is asked about are always the graph's other rows."""
+
+    _angular_trees = False
+
+    def __init__(self, graph):
+        self._graph = graph
+
+    def query(self, rows, k: int, epsilon: float = 0.0):
+        if rows.shape[0] != self._graph.placement_indices.shape[0]:
+            raise ValueError("the placement index answers only for the graph's own other rows")
+        return self._graph.placement_indices[:, :k], self._graph.placement_distances[:, :k]
+
+
+def fit_umap(matrix, seed: int, *, n_neighbors: int, min_dist: float, graph=None, prepared=None, threads: int = 1):
+    """UMAP of every row. On a subsampled graph the fitted rows are embedded and every other row is
+    placed by umap-learn's own `transform` (its neighbours' weighted mean, then 30 epochs that move
+    only the placed rows), seeded with the same seed."""
+    import numpy as np
+
+    from dimred_flow.projections import numba_cache_on_import
+
+    with numba_cache_on_import():
+        import umap
+    fitted = matrix if graph is None else graph.fitted(matrix)
+    precomputed = (None, None, None)
+    # A table with fewer rows than n_neighbors leaves umap-learn to its own exact search.
+    if graph is not None and graph.indices.shape[1] >= n_neighbors - 1:
+        # umap-learn counts each row as its own nearest neighbour, at distance 0.
+        nearest = graph.nearest(n_neighbors - 1)
+        rows = np.arange(fitted.shape[0], dtype=np.int32)[:, None]
+        precomputed = (
+            np.hstack([rows, nearest.indices]),
+            np.hstack([np.zeros_like(rows, dtype=np.float32), nearest.distances]),
+        )
+    # A random_state makes umap-learn run single-threaded: the price of reproducibility,
+    # paid back by running seeds in parallel jobs.
+    model = umap.UMAP(
+        n_components=2,
+        n_neighbors=n_neighbors,
+        min_dist=min_dist,
+        random_state=seed,
+        transform_seed=seed,
+        n_jobs=1,
+        precomputed_knn=precomputed,
+    )
+    with warnings.catch_warnings():
+        # The search index of precomputed_knn[2] only serves transform(), which gets _PlacementIndex.
+        warnings.filterwarnings("ignore", message=r"precomputed_knn\[2\]")
+        embedding = model.fit_transform(fitted).astype(np.float32)
+    if graph is None or not graph.subsampled:
+        return embedding
+    model._knn_search_index = _PlacementIndex(graph)
+    placed = model.transform(matrix[graph.other_rows(matrix.shape[0])])
+    return graph.whole(embedding, placed.astype(np.float32))
+
+
+METHOD = Method(
+    name="umap",
+    label="UMAP",
+    stochastic=True,
+    settings={
+        "n_neighbors": {"type": "integer", "minimum": 2, "default": 15},
+        "min_dist": {"type": "number", "minimum": 0, "maximum": 1, "default": 0.1},
+        "jobs": {
+            "x-result-neutral": "How the seeds are spread over jobs; every seed's embedding is the same in any batch.",
+            "description": "Jobs the seeds are spread over. One job leaves the other cores to t-SNE on a laptop;"
+            " raise it on a cluster.",
+            "type": "integer",
+            "minimum": 1,
+            "default": 1,
+        },
+    },
+    fit=fit_umap,
+    # umap-learn counts the row itself among its n_neighbors.
+    graph_neighbours=lambda settings: settings["n_neighbors"] - 1,
+    # Its transform places a row from as many fitted rows as it has neighbours.
+    placement_neighbours=lambda settings: settings["n_neighbors"],
+    # The UMAP job carries numba's compilation (~40 s with a cold cache): started before the
+    # t-SNE chain fills the other cores instead of UMAP trailing behind it.
+    priority=10,
+)
