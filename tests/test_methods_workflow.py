@@ -13,7 +13,7 @@ from dimred_flow.methods import REGISTRY
 from workflow_runner import run_snakemake
 
 pytestmark = pytest.mark.workflow
-EVERY_METHOD = {"projections": ["umap", "pca", "tsne", "pacmap"]}
+EVERY_METHOD = {"projections": ["umap", "pca", "tsne", "pacmap", "trimap"]}
 
 
 @pytest.fixture(scope="module")
@@ -26,19 +26,19 @@ def five(tmp_path_factory):
 
 def test_each_page_has_a_panel_per_method_and_the_stability_page_a_row(five):
     plot = Image.open(five / "results" / "staging" / "new_user" / "uploaded" / "projections_comparison_1.png")
-    assert plot.width == 4 * plot.height  # figsize (6 x 4, 6)
+    assert plot.width == 5 * plot.height  # figsize (6 x 5, 6)
     stability = PdfReader(five / "results" / "merged_plots.pdf").pages[-1].extract_text()
-    for label in ("UMAP", "PCA", "t-SNE (openTSNE, random init)", "PaCMAP"):
+    for label in ("UMAP", "PCA", "t-SNE (openTSNE, random init)", "PaCMAP", "TriMap"):
         assert label in stability, stability
 
 
 def test_a_changed_setting_of_one_method_recomputes_that_method_alone(five):
-    changed = {**EVERY_METHOD, "methods": {"pacmap": {"n_neighbors": 12}}}
+    changed = {**EVERY_METHOD, "methods": {"trimap": {"n_iters": 300}}}
     # The storage checkpoints list again first, as a real run's would: a dry run only reads their last lists.
     inventories = [f"results/staging/new_user/{name}.json" for name in ("inventory", "stability_inventory")]
     run_snakemake(five, *inventories, config=changed).assert_ok()
     dry = run_snakemake(five, "-n", config=changed).assert_ok().output
     projected = re.findall(r"rule project_embeddings:\n(?:.*\n)*?\s+wildcards: method=(\w+)", dry)
-    assert projected == ["pacmap"], dry[-3000:]
+    assert projected == ["trimap"], dry[-3000:]
     assert not re.search(r"rule (prepare_features|compute_neighbour_graph|prepare_method_input):", dry)
     assert "rule plot_projections:" in dry and "rule compute_stability_metrics:" in dry
