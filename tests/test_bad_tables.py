@@ -19,7 +19,7 @@ from environment_files import REPO
 SNAPSHOT = REPO / "data" / "gaia_dr2_open_clusters.csv"
 FEATURES = ["xgal", "ygal", "zgal", "abs_g", "bp_rp", "parallax", "pmra", "pmdec"]
 DERIVE = ["galactocentric_xyz", "absolute_g_magnitude"]
-# What the rule passes for the default config: methods.umap.n_neighbors (15) plus the row itself.
+# What the rule passes for the default config: the largest n_neighbors (UMAP's 15) plus the row itself.
 MIN_DISTINCT_ROWS = 16
 
 
@@ -129,7 +129,7 @@ def test_one_row_is_told_how_many_rows_are_needed_and_why(tmp_path):
         prepare(table)
     message = str(raised.value)
     assert "has 1 row; at least 16 are needed" in message
-    assert "methods.umap.n_neighbors and stability.n_neighbors" in message
+    assert "n_neighbors of the chosen methods and stability.n_neighbors" in message
     assert "missing" not in message
 
 

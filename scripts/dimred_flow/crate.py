@@ -29,6 +29,8 @@ PACKAGES = {
     "umap-learn": "umap-learn",
     "scikit-learn": "scikit-learn",
     "openTSNE": "opentsne",
+    "pacmap": "pacmap",
+    "trimap": "trimap",
     "pyvo": "pyvo",
     "astropy": "astropy",
     "numpy": "numpy",
@@ -58,10 +60,11 @@ def without_secrets(value):
 
 
 def declared_pins(envs_dir: Path) -> dict[str, str]:
-    """'name=version' lines of envs/*.yaml: what a conda job ran when this job's environment lacks a package."""
+    """'name=version' (conda) and 'name==version' (pip section) lines of envs/*.yaml: what a conda job ran
+    when this job's environment lacks a package."""
     pins = {}
     for env_file in sorted(Path(envs_dir).glob("*.yaml")):
-        for match in re.finditer(r"^\s*-\s*([A-Za-z0-9_.-]+)=([^\s=#]+)\s*$", env_file.read_text(), re.MULTILINE):
+        for match in re.finditer(r"^\s*-\s*([A-Za-z0-9_.-]+)==?([^\s=#]+)\s*$", env_file.read_text(), re.MULTILINE):
             pins.setdefault(match.group(1).lower(), match.group(2))
     return pins
 

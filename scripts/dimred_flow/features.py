@@ -72,7 +72,7 @@ class RowsNeeded:
             return cls(MIN_ROWS, "the fewest a projection is made from", "")
         return cls(
             min_distinct_rows,
-            f"the larger of methods.umap.n_neighbors and stability.n_neighbors, {min_distinct_rows - 1}, "
+            f"the largest n_neighbors of the chosen methods and stability.n_neighbors, {min_distinct_rows - 1}, "
             "plus the row itself",
             ", or lower those neighbour counts in the config",
         )

@@ -35,7 +35,7 @@ def use_per_user_numba_cache(environ=os.environ) -> None:
 def numba_cache_on_import() -> Iterator[None]:
     """Import a method's library inside this block to keep numba's machine code on disk.
 
-    umap-learn and pynndescent (and other methods' libraries) leave `cache=True` off almost everywhere, so every fresh
+    umap-learn and pynndescent (and other libraries) leave `cache=True` off almost everywhere, so every fresh
     process recompiles them (~30 s on 2 cores). Defaulting it on while they are imported lets
     NUMBA_CACHE_DIR keep the machine code: measured here for umap-learn, import + first fit at 1,000
     rows fell from 32 s to 4 s with a warm cache, with bit-identical embeddings.

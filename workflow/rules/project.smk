@@ -26,8 +26,8 @@ rule prepare_features:
         # A check, not a setting (no part of the fingerprint): each row's neighbours must be
         # other rows, so one more distinct row than the most neighbours asked for.
         min_distinct_rows=max(
-            int(config["methods"]["umap"]["n_neighbors"]),
-            int(config["stability"]["n_neighbors"]),
+            [int(config["stability"]["n_neighbors"])]
+            + [int(settings.get("n_neighbors", 0)) for settings in METHODS.values()]
         )
         + 1,
     shell:
