@@ -34,8 +34,10 @@ if ! podman image exists "$BASE_IMAGE"; then
   tar -C "$rootfs" -c . | podman import - "$BASE_IMAGE" >/dev/null
 fi
 
-log "downloading the wheels of requirements.txt into containers/wheelhouse"
-if ! output="$(python3 -m pip download --quiet -r "$REPO/requirements.txt" -d "$REPO/containers/wheelhouse" 2>&1)"; then
+# pip wheel, not pip download: a package published only as source (annoy, which trimap needs) is
+# built here, where its build requirements can be fetched; the image's build cannot reach an index.
+log "building the wheels of requirements.txt into containers/wheelhouse"
+if ! output="$(python3 -m pip wheel --quiet -r "$REPO/requirements.txt" -w "$REPO/containers/wheelhouse" 2>&1)"; then
   echo "$output" >&2
   exit 1
 fi
