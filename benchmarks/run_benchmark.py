@@ -459,11 +459,14 @@ def _cpu_model() -> str | None:
 # ---------------------------------------------------------------- one size
 
 
-def write_config(path: Path, table: Path, n_test: int) -> Path:
-    """The workflow config: the generated table and n_test; everything else is the schema default."""
+def write_config(path: Path, table: Path, n_test: int, projections: list[str] | None = None) -> Path:
+    """The workflow config: the generated table, n_test and the methods; everything else is the schema default."""
     import yaml
 
-    path.write_text(yaml.safe_dump({"n_test": n_test, "source": {"kind": "file", "path": str(table)}}))
+    config = {"n_test": n_test, "source": {"kind": "file", "path": str(table)}}
+    if projections:
+        config["projections"] = projections
+    path.write_text(yaml.safe_dump(config))
     return path
 
 
@@ -516,7 +519,7 @@ def bench_size(n: int, args, workroot: Path, snapshot, jit_s: float | None, shar
     table = write_table(resample_table(snapshot, n, seed=args.seed, jitter=args.jitter),
                         size_dir / f"table_{n}.{args.format}")
     print(f"table: {table} ({table.stat().st_size / 1e6:.1f} MB, {time.perf_counter() - started:.1f} s)", flush=True)
-    config = write_config(size_dir / "config.yaml", table, args.n_test)
+    config = write_config(size_dir / "config.yaml", table, args.n_test, args.projections)
 
     if shared_cache is not None:
         cache_a = cache_b = shared_cache
@@ -641,6 +644,8 @@ def main(argv=None) -> int:
     parser.add_argument("--sizes", nargs="+", type=int, default=[1000, 20000, LARGE_N], help="table sizes N")
     parser.add_argument("--n-test", type=int, default=5, help="iterations (seeds) on both sides")
     parser.add_argument("--cores", type=int, default=2, help="snakemake --cores")
+    parser.add_argument("--projections", nargs="+", help="the workflow's methods (config key projections); "
+                        "the seed's loop always runs its three")
     parser.add_argument("--numba-cache", choices=["warm", "cold"], default="warm",
                         help="warm: both sides share one NUMBA_CACHE_DIR filled before the first size, the state "
                              "of any machine after its first run; cold: a fresh empty one for each side and size")
@@ -711,6 +716,7 @@ def _write_results(args, env: dict, rows: list[dict], workroot: Path) -> None:
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "command": [Path(sys.argv[0]).name, *sys.argv[1:]],
         "settings": {"sizes": args.sizes, "n_test": args.n_test, "cores": args.cores, "numba_cache": args.numba_cache,
+                     "projections": args.projections,
                      "estimate_above": args.estimate_above, "baseline_up_to": args.baseline_up_to, "estimate_iterations": args.estimate_iterations,
                      "repeats": args.repeats, "repeat_up_to_rows": REPEAT_UP_TO_ROWS,
                      "format": args.format, "resample_seed": args.seed, "jitter": args.jitter,
