@@ -294,6 +294,9 @@ def upload_file(storage: Storage, user_folder: str, local_path: Path, name: str)
     receipt = {"key": key, "sha256": file_sha256(local_path), "size": local_path.stat().st_size}
     try:
         _put_atomically(storage, local_path, key)
+    except Exception as error:  # noqa: BLE001
+        raise storage_error(storage, error, f"upload {key}") from None
+    try:
         info = storage.fs.info(key)
         matches = None
         if storage.is_webdav:
@@ -303,10 +306,19 @@ def upload_file(storage: Storage, user_folder: str, local_path: Path, name: str)
         receipt["verified_by"] = "server digest" if matches is not None else "download and sha256"
         if matches is None:
             matches = bytes_sha256(storage.fs.cat_file(key)) == receipt["sha256"]
+    except FileNotFoundError:
+        # A WebDAV MOVE that overwrites removes the old copy first: another run stored the same key then.
+        raise StorageError(
+            f"{key} was replaced while its upload was checked, by another run storing the same result at that "
+            "moment; rerun to check what storage holds."
+        ) from None
     except Exception as error:  # noqa: BLE001
-        raise storage_error(storage, error, f"upload {key}") from None
+        raise storage_error(storage, error, f"check the upload of {key}") from None
     if info["size"] != receipt["size"] or not matches:
-        raise StorageError(f"Upload of {key} does not match the local file in storage; rerun to retry.")
+        raise StorageError(
+            f"Upload of {key} does not match the local file in storage (another run may have stored the same key "
+            "at that moment); rerun to retry."
+        )
     return receipt
 
 
