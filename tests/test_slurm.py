@@ -157,7 +157,8 @@ def test_a_large_table_is_fanned_out_one_seed_per_job_with_limits_from_its_size(
     [summary] = (workdir / "results" / "data" / "features").glob("*.json")
     rows = json.loads(summary.read_text())["rows_kept"]
     assert graph.fitted_rows.size == 10_000 and graph.placement_indices.shape[0] == rows - 10_000
-    jobs = _sacct(start, _run_id(run.output), {"project_embeddings"})
+    jobs = [job for job in _sacct(start, _run_id(run.output), {"project_embeddings"})
+            if _rule_of(job) == "project_embeddings"]
     by_method: dict[str, list[dict]] = {}
     for job in jobs:
         by_method.setdefault(_method_of(job), []).append(job)
