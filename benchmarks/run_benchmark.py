@@ -563,7 +563,7 @@ def bench_size(n: int, args, workroot: Path, snapshot, jit_s: float | None, shar
         "n": n,
         "n_test": args.n_test,
         "table": str(table),
-        "rows_used": json.loads((workdir / "results" / "data" / "features.json").read_text())["rows_kept"],
+        "rows_used": json.loads(next((workdir / "results" / "data" / "features").glob("*.json")).read_text())["rows_kept"],
         "numba_cache": args.numba_cache,
         "repeats": repeats,
         "wall_a": wall_a,
