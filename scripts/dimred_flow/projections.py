@@ -119,6 +119,13 @@ class NeighbourGraph:
         `prepare_partial` initialisation, which never puts a row in a gap between two clusters."""
         return np.median(fitted_embedding[self.placement_indices], axis=1).astype(fitted_embedding.dtype)
 
+    def with_rows_placed_by_median(self, fitted_embedding: np.ndarray) -> np.ndarray:
+        """Every row's embedding from the fitted rows' one: on a subsampled graph each other row is
+        placed at the median of its nearest fitted rows (placed_by_median)."""
+        if not self.subsampled:
+            return fitted_embedding
+        return self.whole(fitted_embedding, self.placed_by_median(fitted_embedding))
+
     def whole(self, fitted_embedding: np.ndarray, placed_embedding: np.ndarray) -> np.ndarray:
         """One embedding of every row, in table order, from the fitted and the placed rows'."""
         n_rows = self.fitted_rows.size + placed_embedding.shape[0]

@@ -27,9 +27,7 @@ def fit_pacmap(matrix, seed: int, *, n_neighbors: int, mn_ratio: float, fp_ratio
         knn_backend="annoy",
     )
     embedding = model.fit_transform(np.asarray(fitted, dtype=np.float32), init="pca").astype(np.float32)
-    if graph is None or not graph.subsampled:
-        return embedding
-    return graph.whole(embedding, graph.placed_by_median(embedding))
+    return embedding if graph is None else graph.with_rows_placed_by_median(embedding)
 
 
 METHOD = Method(

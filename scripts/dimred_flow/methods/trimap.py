@@ -33,9 +33,7 @@ def fit_trimap(matrix, seed: int, *, n_inliers: int, n_outliers: int, n_random: 
         n_iters=n_iters,
     )
     embedding = np.asarray(model.fit_transform(np.asarray(fitted, dtype=np.float32)), dtype=np.float32)
-    if graph is None or not graph.subsampled:
-        return embedding
-    return graph.whole(embedding, graph.placed_by_median(embedding))
+    return embedding if graph is None else graph.with_rows_placed_by_median(embedding)
 
 
 def seed_numba(seed: int) -> None:

@@ -26,9 +26,7 @@ def fit_tsne(matrix, seed: int, *, implementation: str, perplexity: float, n_ite
     fit = fit_opentsne if implementation == "opentsne" else fit_sklearn
     fitted = fit(matrix if graph is None else graph.fitted(matrix), seed, perplexity=perplexity, n_iter=n_iter,
                  affinities=prepared, threads=threads)
-    if graph is None or not graph.subsampled:
-        return fitted
-    return graph.whole(fitted, graph.placed_by_median(fitted))
+    return fitted if graph is None else graph.with_rows_placed_by_median(fitted)
 
 
 def fit_opentsne(fitted, seed: int, *, perplexity: float, n_iter: int, affinities, threads: int):
