@@ -1,4 +1,5 @@
-"""A TCP proxy on 127.0.0.1 that drops connections mid-transfer: a real broken network, no mocks."""
+"""Faults of a real network on 127.0.0.1, no mocks: a TCP proxy that drops connections mid-transfer, and a
+server that accepts connections and never answers."""
 
 from __future__ import annotations
 
@@ -68,3 +69,47 @@ class DroppingProxy:
                 with contextlib.suppress(OSError):  # already closed by the other side
                     sock.shutdown(socket.SHUT_RDWR)
                 sock.close()
+
+
+class SilentServer:
+    """Accepts every connection and reads what it is sent, but never answers: a hung server or a stalled
+    load balancer, which the client's timeouts alone must bound."""
+
+    def __init__(self):
+        self.port = free_port()
+        self.connections = 0
+        self._listener = socket.create_server(("127.0.0.1", self.port))
+        self._listener.settimeout(0.2)
+        self._closing = threading.Event()
+        self._held: list[socket.socket] = []
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+
+    @property
+    def endpoint_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._closing.set()
+        self._thread.join(timeout=5)
+        for sock in [*self._held, self._listener]:
+            sock.close()
+
+    def _serve(self) -> None:
+        while not self._closing.is_set():
+            try:
+                client, _ = self._listener.accept()
+            except OSError:
+                continue
+            self.connections += 1
+            self._held.append(client)
+            threading.Thread(target=self._drain, args=(client,), daemon=True).start()
+
+    @staticmethod
+    def _drain(client: socket.socket) -> None:
+        with contextlib.suppress(OSError):  # closed at exit
+            while client.recv(65536):
+                pass

@@ -37,6 +37,7 @@ class S3Server:
     root: Path
     port: int
     process: subprocess.Popen | None = None
+    read_only: bool = False  # keys that may read but not write
 
     @property
     def endpoint_url(self) -> str:
@@ -56,6 +57,7 @@ class S3Server:
                 f"127.0.0.1:{self.port}",
                 "--auth-key",
                 f"{ACCESS_KEY},{SECRET_KEY}",
+                *(["--read-only"] if self.read_only else []),
                 str(self.root),
             ],
             stdout=subprocess.DEVNULL,
@@ -95,9 +97,9 @@ def started(server):
 
 
 @contextlib.contextmanager
-def running_s3_server(tmp_path_factory):
+def running_s3_server(tmp_path_factory, read_only: bool = False):
     """A started S3 server with one bucket 'plots', stopped on exit."""
-    server = S3Server(root=tmp_path_factory.mktemp("s3"), port=free_port())
+    server = S3Server(root=tmp_path_factory.mktemp("s3"), port=free_port(), read_only=read_only)
     server.make_bucket("plots")
     with started(server):
         yield server

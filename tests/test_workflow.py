@@ -109,6 +109,16 @@ def test_wrong_credentials_end_in_one_clear_error_before_compute(s3, s3_config, 
     assert not (tmp_path / "results" / "embeddings").exists()
 
 
+def test_read_only_keys_stop_the_run_before_compute(tmp_path_factory, tmp_path):
+    """Issue 31: keys that may list but not write once let every projection run, then every upload hang."""
+    with running_s3_server(tmp_path_factory, read_only=True) as read_only:
+        config = {"storage": {"url": "s3://plots/dimred", "endpoint_url": read_only.endpoint_url}}
+        run = run_snakemake(tmp_path, config=config, env=read_only.credentials(), timeout=300)
+    assert run.returncode != 0
+    assert re.search(r"^ERROR: .* refused to store a small probe object .*Nothing was computed\.$", run.output, re.M)
+    assert not (tmp_path / "results" / "embeddings").exists()
+
+
 def test_secrets_appear_nowhere(first_run, s3):
     """Every file the run wrote, its output and the stored records are free of the credentials."""
     workdir, run = first_run

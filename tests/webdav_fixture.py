@@ -29,6 +29,7 @@ class DavServer:
     port: int
     auth: str  # "bearer" or "basic"
     tls: tuple[Path, Path] | None = None  # (certificate, key): HTTPS, for davs:// URLs
+    read_only: bool = False  # every write refused, as for a token or account that may only read
     process: subprocess.Popen | None = field(default=None, repr=False)
 
     def url(self, path: str = "dcache/dimred") -> str:
@@ -44,10 +45,11 @@ class DavServer:
         if self.auth == "bearer":
             command = [sys.executable, str(BEARER_SERVER), str(self.port), str(self.root)]
             command += [str(path) for path in self.tls or ()]
-            env = {**os.environ, "DAV_TEST_TOKEN": DAV_TOKEN}
+            env = {**os.environ, "DAV_TEST_TOKEN": DAV_TOKEN, "DAV_TEST_READ_ONLY": "1" if self.read_only else "0"}
         else:
             command = [rclone_binary(), "serve", "webdav", "--addr", f"127.0.0.1:{self.port}",
                        "--user", DAV_USER, "--pass", DAV_PASSWORD, str(self.root)]
+            command += ["--read-only"] if self.read_only else []
             env = dict(os.environ)
         self.process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + 20
@@ -78,9 +80,11 @@ class DavServer:
 
 
 @contextlib.contextmanager
-def running_dav_server(tmp_path_factory, auth: str, tls: tuple[Path, Path] | None = None):
+def running_dav_server(tmp_path_factory, auth: str, tls: tuple[Path, Path] | None = None, read_only: bool = False):
     """A started WebDAV server whose default storage folder (url()'s 'dcache/dimred') exists, stopped on exit."""
-    server = DavServer(root=tmp_path_factory.mktemp(f"dav-{auth}"), port=free_port(), auth=auth, tls=tls)
+    server = DavServer(
+        root=tmp_path_factory.mktemp(f"dav-{auth}"), port=free_port(), auth=auth, tls=tls, read_only=read_only
+    )
     server.make_collection("dcache/dimred")
     with started(server):
         yield server

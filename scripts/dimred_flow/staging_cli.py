@@ -7,17 +7,20 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from dimred_flow.errors import UserError
-from dimred_flow.storage import Storage, open_storage
+from dimred_flow.storage import DEFAULT_TIMEOUT_S, Storage, open_storage
 
 
 def add_storage_arguments(parser) -> None:
     parser.add_argument("--storage", required=True, help="s3://bucket/prefix, davs://host/path or a local directory")
     parser.add_argument("--endpoint-url", default="", help="S3 endpoint of a non-AWS object store")
     parser.add_argument("--user-folder", required=True)
+    parser.add_argument(
+        "--timeout", type=float, default=DEFAULT_TIMEOUT_S, help="seconds to wait for one answer of the server"
+    )
 
 
 def storage_from_arguments(args) -> Storage:
-    return open_storage(args.storage, args.endpoint_url or None)
+    return open_storage(args.storage, args.endpoint_url or None, timeout=args.timeout)
 
 
 @contextmanager

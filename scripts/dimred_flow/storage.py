@@ -41,6 +41,15 @@ S3_CREDENTIALS_HINT = (
     "check access_key and secret_key (or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY) and the bucket's permissions"
 )
 S3_REACH_HINT = "check storage.endpoint_url and that the object store is running"
+# Seconds to wait for one answer from the storage server (storage.timeout in the config).
+DEFAULT_TIMEOUT_S = 60.0
+S3_ATTEMPTS = 3
+WRITE_PROBE_NAME = "write-probe"
+TRANSPORT_ERRORS = (
+    "ReadError", "WriteError", "RemoteProtocolError", "ConnectError", "ReadTimeout", "WriteTimeout",
+    "ConnectTimeout", "PoolTimeout", "ProtocolError", "NetworkError", "ReadTimeoutError", "ConnectTimeoutError",
+    "EndpointConnectionError", "FSTimeoutError",
+)
 
 
 class StorageError(UserError, RuntimeError):
@@ -92,11 +101,14 @@ def credentials_from_environment(environ=os.environ) -> tuple[str, str]:
     )
 
 
-def open_storage(url: str, endpoint_url: str | None = None, environ=os.environ) -> Storage:
+def open_storage(
+    url: str, endpoint_url: str | None = None, environ=os.environ, timeout: float = DEFAULT_TIMEOUT_S
+) -> Storage:
+    """The storage `url` names; `timeout` bounds each wait for one answer from its server."""
     if url.startswith(WEBDAV_SCHEMES):
         from dimred_flow.webdav import credentials_hint, open_webdav
 
-        fs, root, where = open_webdav(url, environ)
+        fs, root, where = open_webdav(url, environ, timeout)
         return Storage(fs, root, where, credentials_hint(fs), "check storage.url and that the WebDAV server is up")
     if url.startswith("s3://"):
         import s3fs
@@ -111,10 +123,18 @@ def open_storage(url: str, endpoint_url: str | None = None, environ=os.environ) 
             key=key,
             secret=secret,
             client_kwargs=client_kwargs,
-            config_kwargs={"connect_timeout": 5, "read_timeout": 60, "retries": {"max_attempts": 3}},
+            session=_session_without_expect_continue(),
+            config_kwargs={
+                "connect_timeout": min(5.0, timeout),
+                "read_timeout": timeout,
+                "retries": {"max_attempts": S3_ATTEMPTS},
+            },
             skip_instance_cache=True,
             use_listings_cache=False,
         )
+        # botocore retries each request already; s3fs would repeat those attempts five times over, so a
+        # silent server held a job for 15 timeouts instead of S3_ATTEMPTS.
+        fs.retries = 1
         where = f"{url} at {endpoint_url}" if endpoint_url else url
         return Storage(fs, root, where)
     if "://" in url and not url.startswith("file://"):
@@ -123,6 +143,28 @@ def open_storage(url: str, endpoint_url: str | None = None, environ=os.environ) 
         )
     root = Path(url.removeprefix("file://")).resolve()
     return Storage(fsspec.filesystem("file"), root.as_posix(), f"local directory {root}")
+
+
+def _session_without_expect_continue():
+    """An aiobotocore session whose PUTs do not ask for '100 Continue' first. Under aiohttp such a PUT
+    waits for ever, past every timeout, when the server answers at once with a final status (as a
+    read-only store refuses a write): the refusal must come back as an error instead."""
+    from aiobotocore.session import AioSession
+    from botocore.handlers import add_expect_header
+
+    session = AioSession()
+    session.unregister("before-call.s3", add_expect_header)
+    return session
+
+
+def is_transport_failure(error: Exception) -> bool:
+    """Whether `error` says the server was not reached or did not answer (rather than refused)."""
+    lowered = f"{type(error).__name__}: {error}".lower()
+    return (
+        type(error).__name__ in TRANSPORT_ERRORS
+        or isinstance(error, (ConnectionError, TimeoutError))
+        or any(word in lowered for word in ("connect", "endpoint", "timed out", "timeout", "unreachable", "broken pipe"))
+    )
 
 
 def storage_error(storage: Storage, error: Exception, action: str) -> StorageError:
@@ -148,13 +190,7 @@ def storage_error(storage: Storage, error: Exception, action: str) -> StorageErr
             f"The server certificate of {storage.description} is not trusted while trying to {action}: set "
             "SSL_CERT_FILE to the CA bundle that signed it (or SSL_CERT_DIR, e.g. /etc/grid-security/certificates)."
         )
-    transport = type(error).__name__ in (
-        "ReadError", "WriteError", "RemoteProtocolError", "ConnectError", "ReadTimeout", "WriteTimeout",
-        "ConnectTimeout", "PoolTimeout", "ProtocolError", "NetworkError",
-    ) or isinstance(error, (ConnectionError, TimeoutError))
-    if transport or any(
-        word in lowered for word in ("connect", "endpoint", "timed out", "timeout", "unreachable", "broken pipe")
-    ):
+    if is_transport_failure(error):
         return StorageError(
             f"Cannot reach {storage.description} while trying to {action} ({type(error).__name__}): "
             f"{storage.reach_hint}, then rerun; finished work is kept."
@@ -163,11 +199,10 @@ def storage_error(storage: Storage, error: Exception, action: str) -> StorageErr
 
 
 def check_storage(storage: Storage, create_bucket: bool = False) -> None:
-    """Fail fast, before any compute, when the storage is unreachable, missing or refuses us."""
+    """Fail fast, before any compute, when the storage is unreachable, missing, refuses us or is read-only."""
     if isinstance(storage.fs, LocalFileSystem):
         storage.fs.makedirs(storage.root, exist_ok=True)
-        return
-    if storage.is_webdav:
+    elif storage.is_webdav:
         # Listing, unlike exists(), raises on a refused token. A missing folder is the WebDAV counterpart of
         # a missing bucket: a mistyped URL must not quietly become a new folder that nobody looks in.
         try:
@@ -175,17 +210,19 @@ def check_storage(storage: Storage, create_bucket: bool = False) -> None:
                 storage.fs.ls(storage.root, detail=False)
             except FileNotFoundError:
                 if not create_bucket:
-                    raise StorageError(
-                        f"The folder '/{storage.root}' of {storage.description} does not exist: create it, "
-                        "or set storage.create_bucket: true."
-                    ) from None
+                    raise missing_folder_error(storage) from None
                 storage.fs.makedirs(storage.root, exist_ok=True)
             sweep_incoming(storage)
         except StorageError:
             raise
         except Exception as error:  # noqa: BLE001
             raise storage_error(storage, error, "list the storage") from None
-        return
+    else:
+        _check_bucket(storage, create_bucket)
+    probe_write(storage)
+
+
+def _check_bucket(storage: Storage, create_bucket: bool) -> None:
     bucket = storage.root.split("/")[0]
     try:
         # Listing the bucket, unlike exists(), raises on refused credentials.
@@ -202,6 +239,42 @@ def check_storage(storage: Storage, create_bucket: bool = False) -> None:
             raise storage_error(storage, error, f"create the bucket '{bucket}'") from None
     except Exception as error:  # noqa: BLE001 - every backend failure becomes one clear message
         raise storage_error(storage, error, "list the storage") from None
+
+
+def missing_folder_error(storage: Storage) -> StorageError:
+    return StorageError(
+        f"The folder '/{storage.root}' of {storage.description} does not exist: create it, "
+        "or set storage.create_bucket: true."
+    )
+
+
+def probe_write(storage: Storage) -> None:
+    """Write a small object where uploads go, and remove it: credentials that may read but not write
+    stop the run here, before any compute, not at its first upload. Named as uploads are, so that a
+    probe a lost server kept is swept like any broken upload."""
+    probe = f"{storage.root}/{INCOMING}/{uuid.uuid4().hex}-{WRITE_PROBE_NAME}"
+    try:
+        _make_folder(storage, f"{storage.root}/{INCOMING}")
+        storage.fs.pipe_file(probe, b"dimred-flow checks that it may write here\n")
+        storage.fs.rm_file(probe)
+    except StorageError:
+        raise
+    except Exception as error:  # noqa: BLE001
+        if is_transport_failure(error):
+            raise storage_error(storage, error, "write a probe object") from None
+        raise StorageError(
+            f"{storage.description} refused to store a small probe object ({type(error).__name__}): it may "
+            f"be read but not written with these credentials; {_write_permission_hint(storage)}, then rerun. "
+            "Nothing was computed."
+        ) from None
+
+
+def _write_permission_hint(storage: Storage) -> str:
+    if storage.is_s3:
+        return "use keys that may PutObject and DeleteObject in the bucket"
+    if storage.is_webdav:
+        return "use a token with the storage.modify scope, or an account that may write the folder"
+    return f"make {storage.root} writable"
 
 
 def list_stored_plots(storage: Storage, user_folder: str, fingerprints: dict[int, str]) -> dict[int, dict]:
@@ -256,10 +329,14 @@ def sweep_incoming(storage: Storage, older_than: float = STALE_INCOMING_SECONDS)
 
 
 def _make_folder(storage: Storage, folder: str) -> None:
-    """Create `folder` where folders exist. S3 has none, and s3fs's makedirs would create a missing
-    bucket: a write must fail there instead, as only check_storage may create it (storage.create_bucket)."""
-    if not storage.is_s3:
-        storage.fs.makedirs(folder, exist_ok=True)
+    """Create `folder` below the storage root where folders exist. S3 has none, and s3fs's makedirs would
+    create a missing bucket; a WebDAV root that vanished during the run is not made again either: only
+    check_storage may create them (storage.create_bucket)."""
+    if storage.is_s3:
+        return
+    if storage.is_webdav and not storage.fs.exists(storage.root):
+        raise missing_folder_error(storage)
+    storage.fs.makedirs(folder, exist_ok=True)
 
 
 def _put_atomically(storage: Storage, local_path: Path, key: str) -> None:
@@ -294,6 +371,8 @@ def upload_file(storage: Storage, user_folder: str, local_path: Path, name: str)
     receipt = {"key": key, "sha256": file_sha256(local_path), "size": local_path.stat().st_size}
     try:
         _put_atomically(storage, local_path, key)
+    except StorageError:
+        raise
     except Exception as error:  # noqa: BLE001
         raise storage_error(storage, error, f"upload {key}") from None
     try:

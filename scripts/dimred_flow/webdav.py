@@ -119,8 +119,9 @@ def split_webdav_url(url: str) -> tuple[str, str]:
     return f"{scheme}://{parts.netloc}", parts.path.strip("/")
 
 
-def open_webdav(url: str, environ=os.environ):
-    """(filesystem, root path, description) for a dav:// or davs:// storage URL."""
+def open_webdav(url: str, environ=os.environ, timeout: float = 60.0):
+    """(filesystem, root path, description) for a dav:// or davs:// storage URL; `timeout` bounds each
+    wait for the server (httpx does not retry)."""
     from webdav4.fsspec import WebdavFileSystem
 
     base_url, root = split_webdav_url(url)
@@ -128,7 +129,7 @@ def open_webdav(url: str, environ=os.environ):
     fs = WebdavFileSystem(
         base_url,
         auth=auth,
-        timeout=httpx.Timeout(60.0, connect=5.0),
+        timeout=httpx.Timeout(timeout, connect=min(5.0, timeout)),
         # dCache doors may redirect transfers to a pool; httpx drops the Authorization header on a
         # redirect to another host (the pool's URL carries its own one-time credential).
         follow_redirects=True,

@@ -150,7 +150,7 @@ def runtime(minutes, per_input_mb=0):
 
 def storage_args():
     """Command-line flags naming the storage; credentials are read by the job from its environment."""
-    args = f"--storage {shlex.quote(STORAGE['url'])} --user-folder {USER_FOLDER}"
+    args = f"--storage {shlex.quote(STORAGE['url'])} --user-folder {USER_FOLDER} --timeout {STORAGE['timeout']}"
     if STORAGE["endpoint_url"]:
         args += f" --endpoint-url {shlex.quote(STORAGE['endpoint_url'])}"
     return args

@@ -8,7 +8,8 @@ with a 'Digest' header computed from the stored file.
 
     DAV_TEST_TOKEN=... python bearer_server.py PORT ROOT [CERT KEY]
 
-With CERT and KEY (PEM files) it speaks HTTPS, as a davs:// door does.
+With CERT and KEY (PEM files) it speaks HTTPS, as a davs:// door does. With DAV_TEST_READ_ONLY=1 it
+serves ROOT read-only (every write answered 403), as a door does for a token without storage.modify.
 """
 
 from __future__ import annotations
@@ -69,7 +70,7 @@ def main() -> None:
     config = {
         "host": "127.0.0.1",
         "port": port,
-        "provider_mapping": {"/": str(root)},
+        "provider_mapping": {"/": {"root": str(root), "readonly": os.environ.get("DAV_TEST_READ_ONLY") == "1"}},
         "simple_dc": {"user_mapping": {"*": True}},  # the bearer filter in front does the checking
         "http_authenticator": {"accept_basic": False, "accept_digest": False},
         "verbose": 1,
