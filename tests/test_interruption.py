@@ -8,7 +8,6 @@ import os
 import re
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -18,7 +17,7 @@ import yaml
 
 from dimred_flow.config import iteration_seeds, validate_config
 from dimred_flow.plan import plan_run
-from workflow_runner import REPO, run_snakemake, write_config
+from workflow_runner import run_snakemake, start_snakemake
 
 pytestmark = pytest.mark.workflow
 
@@ -35,15 +34,6 @@ def reference(tmp_path_factory):
     return embeddings(workdir)
 
 
-def start_in_background(workdir: Path) -> subprocess.Popen:
-    config = write_config(workdir, {})
-    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
-    env.setdefault("NUMBA_CACHE_DIR", str(REPO / ".cache" / "numba"))
-    command = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "--directory", str(workdir),
-               "--configfile", str(config), "--cores", "2"]
-    return subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-
-
 def wait_for_projection_stage(workdir: Path, process: subprocess.Popen, timeout: float = 300) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -56,7 +46,7 @@ def wait_for_projection_stage(workdir: Path, process: subprocess.Popen, timeout:
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGKILL], ids=["SIGTERM", "SIGKILL"])
 def test_killed_run_resumes_with_the_same_results(tmp_path, reference, signum):
-    process = start_in_background(tmp_path)
+    process = start_snakemake(tmp_path)
     wait_for_projection_stage(tmp_path, process)
     [features] = (tmp_path / "results" / "data" / "features").glob("*.npz")
     finished_before = features.stat().st_mtime_ns
@@ -93,7 +83,7 @@ def jobs_running_in(workdir: Path) -> list[int]:
 def test_jobs_that_outlive_their_snakemake_never_stand_in_for_other_settings(tmp_path, reference):
     """Issue 23, scenario 1: Snakemake killed alone, its projection jobs finish as orphans; a rerun
     with another min_dist computes UMAP again instead of plotting the orphans' embeddings."""
-    process = start_in_background(tmp_path)
+    process = start_snakemake(tmp_path)
     wait_for_projection_stage(tmp_path, process)
     os.kill(process.pid, signal.SIGKILL)
     process.wait(timeout=60)

@@ -7,10 +7,12 @@ they fail: CI must never skip them silently.
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import time
 from datetime import datetime, timedelta
@@ -18,7 +20,7 @@ from datetime import datetime, timedelta
 import pytest
 
 from benchmark_module import resampled_snapshot
-from workflow_runner import REPO, run_snakemake
+from workflow_runner import REPO, run_snakemake, start_snakemake
 
 pytestmark = pytest.mark.workflow
 
@@ -177,3 +179,60 @@ def test_a_large_table_is_fanned_out_one_seed_per_job_with_limits_from_its_size(
         for iteration in stability["methods"][method]["per_iteration"]:
             assert iteration["trustworthiness"] > 0.95, (method, iteration)
 
+
+
+def _running_job(of_rules: set[str], process: subprocess.Popen, timeout: float = 600) -> str:
+    """The id of the first job of one of `of_rules` that Slurm runs (squeue's %k is the job's comment)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and process.poll() is None:
+        done = subprocess.run(["squeue", "-h", "-o", "%i|%k|%T"], capture_output=True, text=True, check=True)
+        for line in done.stdout.splitlines():
+            job_id, comment, state = line.split("|")
+            if state == "RUNNING" and _rule_of({"comment": comment}) in of_rules:
+                return job_id
+        time.sleep(0.2)
+    pytest.fail(f"no job of {sorted(of_rules)} ever ran")
+
+
+def test_a_cancelled_job_is_reported_with_its_state_and_the_run_ends(slurm, tmp_path):
+    """Issue 31, fault 3: sacct calls it 'CANCELLED by 0', which the executor plugin took for a running
+    job: the run waited for ever and the next one needed --unlock (dimred_flow/slurm_states.py)."""
+    workdir, output = tmp_path / "run", tmp_path / "snakemake.out"
+    process = start_snakemake(workdir, *SLURM_ARGS, output=output)
+    try:
+        # Rules without retries (compute rules retry, for memory): the cancelled job ends the run.
+        job_id = _running_job({"import_table", "prepare_features"}, process)
+        subprocess.run(["scancel", job_id], check=True)
+        # The plugin's status checks are at most 180 s apart.
+        returncode = process.wait(timeout=300)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+    text = output.read_text()
+    assert returncode != 0, text[-3000:]
+    assert f"SLURM-job '{job_id}' failed, SLURM status is: 'CANCELLED'" in text, text[-3000:]
+    rerun = run_snakemake(workdir, *SLURM_ARGS, "--dry-run", timeout=300)
+    assert rerun.returncode == 0 and "unlock" not in rerun.output, rerun.output[-3000:]
+
+
+def test_a_job_killed_for_memory_is_retried_with_more_and_finishes(slurm, tmp_path):
+    """Issue 31, goal 4: the test cluster enforces memory (slurm.conf: OverMemoryKill); compute jobs asking
+    for a twentieth of their model's estimate are killed, retried with twice, then four times as much."""
+    start = datetime.now() - timedelta(seconds=5)
+    config = {"projections": ["umap"], "n_test": 1, "resources": {"memory_scale": 0.05}}
+    run = run_snakemake(tmp_path, "make_projections", *SLURM_ARGS, config=config, timeout=1500)
+    run.assert_ok()
+    attempts: dict[str, list[dict]] = {}
+    for job in _sacct(start, _run_id(run.output), {"project_embeddings", "plot_projections"}):
+        attempts.setdefault(job["comment"], []).append(job)
+    retried = {name: jobs for name, jobs in attempts.items() if len(jobs) > 1}
+    assert retried, f"no job was killed for memory: {attempts}"
+    for name, jobs in retried.items():
+        jobs.sort(key=lambda job: int(job["id"]))
+        assert [job["state"] for job in jobs[:-1]] == ["FAILED"] * (len(jobs) - 1), (name, jobs)
+        assert jobs[-1]["state"] == "COMPLETED", (name, jobs)
+        requested = [int(job["req_mem"].removesuffix("M")) for job in jobs]
+        assert all(later >= 2 * earlier - 1 for earlier, later in itertools.pairwise(requested)), (name, requested)
+    assert "exceeded memory limit" in "".join(
+        path.read_text(errors="replace") for path in (tmp_path / ".snakemake" / "slurm_logs").rglob("*.log")
+    )

@@ -46,18 +46,11 @@ def write_config(workdir: Path, overrides: dict) -> Path:
     return path
 
 
-def run_snakemake(
-    workdir: Path,
-    *args: str,
-    config: dict | None = None,
-    env: dict | None = None,
-    cores: int = 2,
-    timeout: float = 900,
-) -> SnakemakeRun:
+def snakemake_command(workdir: Path, *args: str, config: dict | None = None, cores: int = 2) -> list[str]:
     """Snakemake with the repository's Snakefile, `workdir` as working directory and a config file there."""
     workdir.mkdir(parents=True, exist_ok=True)
     config_path = write_config(workdir, config or {})
-    command = [
+    return [
         sys.executable, "-m", "snakemake",
         "--snakefile", str(REPO / "Snakefile"),
         "--directory", str(workdir),
@@ -66,18 +59,48 @@ def run_snakemake(
         "--show-failed-logs",
         *args,
     ]
-    return run_command(command, env=env, timeout=timeout)
 
 
-def run_command(command: list[str], cwd: Path | None = None, env: dict | None = None, timeout: float = 900) -> SnakemakeRun:
-    """A Snakemake (or snakedeploy) command with this interpreter's tools first on PATH and the shared numba cache."""
+def run_snakemake(
+    workdir: Path,
+    *args: str,
+    config: dict | None = None,
+    env: dict | None = None,
+    cores: int = 2,
+    timeout: float = 900,
+) -> SnakemakeRun:
+    return run_command(snakemake_command(workdir, *args, config=config, cores=cores), env=env, timeout=timeout)
+
+
+def start_snakemake(
+    workdir: Path, *args: str, config: dict | None = None, output: Path | None = None
+) -> subprocess.Popen:
+    """run_snakemake in the background, in a session of its own (a test may signal it and its jobs) and with
+    its output in the file `output` (or nowhere), for a test to act during the run."""
+    with open(output or os.devnull, "w") as handle:
+        return subprocess.Popen(
+            snakemake_command(workdir, *args, config=config),
+            env=command_environment(),
+            stdout=handle,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+
+def command_environment(env: dict | None = None) -> dict:
+    """This interpreter's tools first on PATH, the shared numba cache, and `env`."""
     bin_dir = str(Path(sys.executable).parent)
-    full_env = {
+    return {
         **os.environ,
         "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}",
         "NUMBA_CACHE_DIR": os.environ.get("NUMBA_CACHE_DIR", str(REPO / ".cache" / "numba")),
         **(env or {}),
     }
+
+
+def run_command(command: list[str], cwd: Path | None = None, env: dict | None = None, timeout: float = 900) -> SnakemakeRun:
+    """A Snakemake (or snakedeploy) command with command_environment(env)."""
+    full_env = command_environment(env)
     try:
         done = subprocess.run(command, cwd=cwd, env=full_env, capture_output=True, text=True, timeout=timeout, check=False)
     except subprocess.TimeoutExpired as expired:

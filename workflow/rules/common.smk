@@ -30,6 +30,9 @@ from dimred_flow.plan import (  # noqa: E402
     stability_settings,
 )
 from dimred_flow.methods import method  # noqa: E402
+from dimred_flow.slurm_states import report_every_ended_slurm_job  # noqa: E402
+
+report_every_ended_slurm_job()
 
 try:
     config.update(validate_config(config))
@@ -135,6 +138,35 @@ def memory(mb, per_input_mb=0):
         return f"{mem_mb(wildcards, input)}Mi"
 
     return {"mem_mb": mem_mb, "kubernetes_memory_limit": kubernetes_memory_limit}
+
+
+# A compute job's memory is a model's estimate. On a cluster that enforces memory (Slurm kills the
+# job), the compute rules are retried RETRIES_FOR_MEMORY times, each asking MEMORY_GROWTH times more;
+# resources.memory_scale scales their first request.
+MEMORY_SCALE = config["resources"]["memory_scale"]
+MEMORY_GROWTH = 2
+RETRIES_FOR_MEMORY = 2
+
+
+def growing_memory(model_mb):
+    """mem_mb and the pod limit of a compute rule: model_mb(wildcards, input), scaled, grown per attempt."""
+
+    def mem_mb(wildcards, input, attempt):
+        return math.ceil(
+            model_mb(wildcards, input) * MEMORY_SCALE * MEMORY_GROWTH ** (attempt - 1)
+        )
+
+    def kubernetes_memory_limit(wildcards, input, attempt):
+        return f"{mem_mb(wildcards, input, attempt)}Mi"
+
+    return {"mem_mb": mem_mb, "kubernetes_memory_limit": kubernetes_memory_limit}
+
+
+def compute_memory(mb, per_input_mb):
+    """growing_memory of `mb` and `per_input_mb` more per MB of input (as memory())."""
+    return growing_memory(
+        lambda wildcards, input: mb + math.ceil(per_input_mb * input.size_mb)
+    )
 
 
 def runtime(minutes, per_input_mb=0):
@@ -272,18 +304,14 @@ def batch_priority(wildcards):
 BATCH_PRIORITY = batch_priority if int(SNAKEMAKE_VERSION.split(".")[0]) >= 8 else 0
 
 
-def projection_mem_mb(wildcards, input):
+def projection_model_mb(wildcards, input):
     """A projection job's memory: its method's base, and more for each MB of its input."""
     cost = method(wildcards.method).resources
     return cost["mem_mb"] + math.ceil(cost["mem_per_mb"] * input.size_mb)
 
 
-def projection_memory_limit(wildcards, input):
-    return f"{projection_mem_mb(wildcards, input)}Mi"
-
-
 def projection_runtime(wildcards, input):
-    """A projection job's time limit in minutes, as projection_mem_mb."""
+    """A projection job's time limit in minutes, as projection_model_mb."""
     cost = method(wildcards.method).resources
     return cost["minutes"] + math.ceil(cost["minutes_per_mb"] * input.size_mb)
 

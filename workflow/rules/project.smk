@@ -48,13 +48,14 @@ if GRAPH:
             "logs/compute_neighbour_graph.log",
         benchmark:
             "results/benchmarks/compute_neighbour_graph.tsv"
+        retries: RETRIES_FOR_MEMORY
         conda:
             f"{ENVS}/reduce.yaml"
         # Every later projection waits for the graph, so it may take two cores: the KD-tree's
         # queries spread over them.
         threads: 2
         resources:
-            **memory(4000, per_input_mb=10),
+            **compute_memory(4000, per_input_mb=10),
             runtime=runtime(30, per_input_mb=0.1),
         params:
             script=SCRIPTS / "compute_neighbour_graph.py",
@@ -79,11 +80,12 @@ rule prepare_method_input:
         fingerprint="[0-9a-f]+",
     # Ahead of the projections: it opens the longest chain (affinities, then the t-SNE jobs).
     priority: 20
+    retries: RETRIES_FOR_MEMORY
     conda:
         f"{ENVS}/reduce.yaml"
     threads: 1
     resources:
-        **memory(4000, per_input_mb=5),
+        **compute_memory(4000, per_input_mb=5),
         runtime=runtime(30, per_input_mb=0.1),
     params:
         script=SCRIPTS / "prepare_method_input.py",
@@ -113,14 +115,14 @@ rule project_embeddings:
         method="|".join(METHODS),
         batch="|".join(batch for batches in BATCHES.values() for batch in batches),
     priority: BATCH_PRIORITY
+    retries: RETRIES_FOR_MEMORY
     conda:
         f"{ENVS}/reduce.yaml"
     # One thread: each method seeds its own generators and holds its numba loops to the job's
     # threads, so that a seed's embedding does not depend on the cores of the machine.
     threads: 1
     resources:
-        mem_mb=projection_mem_mb,
-        kubernetes_memory_limit=projection_memory_limit,
+        **growing_memory(projection_model_mb),
         runtime=projection_runtime,
     params:
         script=SCRIPTS / "project.py",
