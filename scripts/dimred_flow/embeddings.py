@@ -16,7 +16,7 @@ def embedding_name(iteration: int) -> str:
 
 def save_embedding(directory: Path, iteration: int, embedding: np.ndarray) -> Path:
     path = Path(directory) / embedding_name(iteration)
-    with replaced_atomically(path) as partial:
+    with replaced_atomically(path, embedding.nbytes) as partial:
         np.save(partial, embedding)
     return path
 

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from dimred_flow.atomic import replaced_atomically
+from dimred_flow.arrays import save_arrays
 from dimred_flow.errors import UserError
 
 # astropy costs ~0.5 s to import: jobs that only load the prepared features never pay it.
@@ -132,16 +132,15 @@ class PreparedFeatures:
     summary: dict
 
     def save(self, path, fingerprint: str) -> None:
-        with replaced_atomically(path) as partial:
-            np.savez(
-                partial,
-                fingerprint=np.array(fingerprint),
-                matrix=self.matrix,
-                feature_names=np.array(self.feature_names),
-                row_ids=self.row_ids,
-                colour_values=self.colour_values,
-                colour_meta=np.array([self.colour_name, self.colour_unit, str(self.colour_is_label)]),
-            )
+        save_arrays(
+            path,
+            fingerprint=np.array(fingerprint),
+            matrix=self.matrix,
+            feature_names=np.array(self.feature_names),
+            row_ids=self.row_ids,
+            colour_values=self.colour_values,
+            colour_meta=np.array([self.colour_name, self.colour_unit, str(self.colour_is_label)]),
+        )
 
 
 def load_features(path) -> PreparedFeatures:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from dimred_flow.atomic import replaced_atomically
+from dimred_flow.arrays import save_arrays
 from dimred_flow.embeddings import save_embedding
 
 
@@ -85,10 +85,9 @@ class NeighbourGraph:
                 "placement_indices": self.placement_indices,
                 "placement_distances": self.placement_distances,
             }
-        with replaced_atomically(path) as partial:
-            np.savez(
-                partial, indices=self.indices, distances=self.distances, fingerprint=np.array(fingerprint), **subsampled
-            )
+        save_arrays(
+            path, indices=self.indices, distances=self.distances, fingerprint=np.array(fingerprint), **subsampled
+        )
 
     @classmethod
     def load(cls, path: Path) -> NeighbourGraph:
@@ -196,15 +195,14 @@ def save_prepared(path: Path, prepared, fingerprint: str) -> None:
     """A method's prepared input (a sparse matrix) with the fingerprint it was made with (scipy's
     save_npz keeps no extra entry)."""
     csr = prepared.tocsr()
-    with replaced_atomically(path) as partial:
-        np.savez(
-            partial,
-            data=csr.data,
-            indices=csr.indices,
-            indptr=csr.indptr,
-            shape=np.array(csr.shape),
-            fingerprint=np.array(fingerprint),
-        )
+    save_arrays(
+        path,
+        data=csr.data,
+        indices=csr.indices,
+        indptr=csr.indptr,
+        shape=np.array(csr.shape),
+        fingerprint=np.array(fingerprint),
+    )
 
 
 def load_prepared(path: Path):
