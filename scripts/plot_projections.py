@@ -8,7 +8,7 @@ from pathlib import Path
 from dimred_flow.checksums import file_sha256
 from dimred_flow.cli import key_value, run, setup_logging, write_json
 from dimred_flow.derivation import check_derivation, read_batch_fingerprints, read_carried
-from dimred_flow.embeddings import load_embedding
+from dimred_flow.embeddings import embedding_provenance, load_embedding
 from dimred_flow.features import load_features
 from dimred_flow.plotting import plot_projections
 
@@ -49,6 +49,11 @@ def main() -> None:
             "seed": settings["seed"],
             "sha256": file_sha256(args.out),
             "size": args.out.stat().st_size,
+            # What the plot shows, and what made it: travels to storage with the record, into the crate.
+            "embeddings": {
+                method: embedding_provenance(directory, iteration, inputs[method])
+                for method, directory in directories.items()
+            },
         },
     )
     log.info("wrote %s", args.out)

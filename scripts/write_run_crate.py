@@ -19,6 +19,9 @@ def main() -> None:
         "--output", nargs=2, action="append", default=[], metavar=("FILE", "DESCRIPTION"),
         help="a result file of the run (repeatable)",
     )
+    parser.add_argument(
+        "--plot-records", nargs="+", default=[], type=Path, help="each staged plot's record (what made it)"
+    )
     parser.add_argument("--snakemake-version", required=True)
     parser.add_argument("--executor-file", required=True, type=Path, help="written by the Snakefile's onstart")
     parser.add_argument("--repo", required=True, type=Path, help="the workflow repository (for its git commit)")
@@ -39,6 +42,7 @@ def main() -> None:
         executor=args.executor_file.read_text().strip() if args.executor_file.exists() else "unknown",
         benchmark_dir=args.benchmarks,
         end_time=utc_now(),
+        plot_records=[read_json(path) for path in args.plot_records],
     )
     write_json(args.out, crate)
     log.info("wrote %s with %d entities", args.out, len(crate["@graph"]))

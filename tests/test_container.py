@@ -19,7 +19,7 @@ from pypdf import PdfReader
 from dimred_flow import __version__
 from s3_fixture import ACCESS_KEY, SECRET_KEY
 from storage_checks import stored_bundle
-from workflow_runner import REPO
+from workflow_runner import REPO, SMALL_CONFIG, deep_merge
 
 pytestmark = pytest.mark.workflow
 
@@ -80,14 +80,15 @@ def reana_workspace(root: Path, config: dict) -> Path:
     return workspace
 
 
-def test_default_workflow_reaches_the_merged_pdf_offline(image, tmp_path):
-    workspace = reana_workspace(tmp_path, {"n_test": 2})
+def test_default_workflow_reaches_the_merged_pdf_offline(image, tmp_path, reference_run):
+    workspace = reana_workspace(tmp_path, deep_merge(yaml.safe_load((REPO / "config" / "config.yaml").read_text()), SMALL_CONFIG))
     run_in_image(
         image, workspace, ["snakemake", "--cores", "2", "--configfile", "config/run.yaml"], network="none"
     )
     assert len(PdfReader(workspace / "results" / "merged_plots.pdf").pages) == 3
     # The local object store of the default config, inside the workspace.
     assert len(stored_bundle(workspace / "storage" / "new_user")["iterations"]) == 2
+    reference_run.assert_same_bytes(workspace, "the image")
 
 
 def test_reana_rehearsal_stages_through_s3_with_only_the_reana_secrets(image, tmp_path, s3_server):

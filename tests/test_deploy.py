@@ -110,7 +110,7 @@ def _assert_run_in(deployment: Path, deployed: set[str], release: Path) -> None:
     assert workflow["softwareVersion"] == __version__
 
 
-def test_module_deployment_runs_both_seed_stages_to_the_merged_pdf(release, tmp_path):
+def test_module_deployment_runs_both_seed_stages_to_the_merged_pdf(release, tmp_path, reference_run):
     deployment = _module_deployment(tmp_path / "analysis", repr(str(release / "Snakefile")))
     # The seed's first stage: compute and upload; nothing merged yet.
     _snakemake(deployment, "dimred_make_projections")
@@ -121,6 +121,7 @@ def test_module_deployment_runs_both_seed_stages_to_the_merged_pdf(release, tmp_
     assert "dimred_project_embeddings" not in run.output, run.output[-3000:]
     _assert_run_in(deployment, {"Snakefile", "config"}, release)
     assert {path.name for path in (deployment / "config").iterdir()} == {"config.yaml"}
+    reference_run.assert_same_bytes(deployment, "the module deployment")
 
 
 def test_a_module_read_from_git_stops_with_one_line(release, tmp_path):

@@ -31,7 +31,7 @@ def test_conda_pins_become_pip_requirements():
     assert not any(requirement.startswith("python") for requirement in requirements)
 
 
-def test_default_workflow_runs_each_job_in_its_rule_env(env_venvs, tmp_path):
+def test_default_workflow_runs_each_job_in_its_rule_env(env_venvs, tmp_path, reference_run):
     # A `python` that only fails: a job that is not given its env's interpreter cannot run.
     decoy = tmp_path / "bin"
     decoy.mkdir()
@@ -45,3 +45,4 @@ def test_default_workflow_runs_each_job_in_its_rule_env(env_venvs, tmp_path):
     assert "plain python called" not in run.output
     pdf = PdfReader(tmp_path / "work" / "results" / "merged_plots.pdf")
     assert len(pdf.pages) == 3  # two iterations and the stability table
+    reference_run.assert_same_bytes(tmp_path / "work", "the per-env venvs")

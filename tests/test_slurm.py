@@ -102,7 +102,7 @@ def _sacct(start: datetime, run_id: str, expected: set[str], timeout: float = 30
         time.sleep(2)
 
 
-def test_every_rule_runs_as_a_completed_slurm_job(slurm, tmp_path):
+def test_every_rule_runs_as_a_completed_slurm_job(slurm, tmp_path, reference_run):
     start = datetime.now() - timedelta(seconds=5)
     run = run_snakemake(tmp_path, *SLURM_ARGS, timeout=1200).assert_ok()
     assert (tmp_path / "results" / "merged_plots.pdf").stat().st_size > 0
@@ -120,6 +120,7 @@ def test_every_rule_runs_as_a_completed_slurm_job(slurm, tmp_path):
     assert not local & set(by_rule), "a local rule was submitted to Slurm"
     # One job per iteration for the per-iteration rules (n_test is 2 in the small config).
     assert len(by_rule["plot_projections"]) == 2, by_rule["plot_projections"]
+    reference_run.assert_same_bytes(tmp_path, "Slurm")
 
 
 def test_a_failing_rule_fails_the_run_and_shows_its_log(slurm, tmp_path):

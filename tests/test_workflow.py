@@ -42,6 +42,10 @@ def test_dry_run_accepts_overrides_given_as_strings(tmp_path):
     assert "list_stored_plots" in run.output
 
 
+def test_a_run_on_two_cores_through_s3_makes_the_reference_bytes(first_run, reference_run):
+    reference_run.assert_same_bytes(first_run[0], "--cores 2 with S3 storage")
+
+
 def test_plots_records_metrics_crate_and_pdf_are_in_the_bucket(first_run, s3):
     runs = assert_consistent_bundle(s3.root / "plots" / "dimred" / USER)
     assert len(runs) == 1

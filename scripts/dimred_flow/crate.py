@@ -8,6 +8,7 @@ Terms schema.org lacks (sha256 aside, which RO-Crate uses already) come from a s
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 import platform
 import re
@@ -23,7 +24,10 @@ PROFILES = ("https://w3id.org/ro/wfrun/process/0.5", "https://w3id.org/ro/wfrun/
 WORKFLOW_RO_CRATE = "https://w3id.org/workflowhub/workflow-ro-crate/1.0"
 SNAKEMAKE_LANGUAGE = "https://w3id.org/workflowhub/workflow-ro-crate#snakemake"
 VOCABULARY = "https://github.com/dimred-flow/dimred-flow/blob/main/workflow/report/provenance.rst#"
-LOCAL_TERMS = ("adqlQuery", "rowCount", "retrievedAt", "executor", "wallTimeSeconds", "ruleWallTimes", "gitDirty")
+LOCAL_TERMS = (
+    "adqlQuery", "rowCount", "retrievedAt", "executor", "wallTimeSeconds", "ruleWallTimes", "gitDirty",
+    "numericEnvironment",
+)
 # Distribution name -> the name conda environment files use for it.
 PACKAGES = {
     "umap-learn": "umap-learn",
@@ -147,6 +151,35 @@ def source_entity(source: dict) -> dict:
     return entity
 
 
+def embedding_entities(plot_records: list[dict]) -> list[dict]:
+    """Each embedding the plots show (fingerprint, sha256) and the numeric environments that made them,
+    from the plots' records: what verify_run.py checks a recomputation against."""
+    entities, environments = [], {}
+    for record in sorted(plot_records, key=lambda record: record["iteration"]):
+        for name, made in record.get("embeddings", {}).items():
+            entity = {
+                "@id": f"#embedding-{name}-{record['iteration']}",
+                "@type": "CreativeWork",
+                "name": f"{name} embedding of iteration {record['iteration']} (seed {record['seed']})",
+                "encodingFormat": "application/x-npy",
+                "identifier": made["fingerprint"],
+                "sha256": made["sha256"],
+            }
+            if made.get("environment"):
+                text = json.dumps(made["environment"], sort_keys=True)
+                environment_id = f"#numeric-environment-{hashlib.sha256(text.encode()).hexdigest()[:12]}"
+                environments[environment_id] = {
+                    "@id": environment_id,
+                    "@type": "PropertyValue",
+                    "name": "numeric environment of the projection job: CPU, BLAS kernel and threads, library versions",
+                    "encodingFormat": "application/json",
+                    "value": text,
+                }
+                entity["numericEnvironment"] = {"@id": environment_id}
+            entities.append(entity)
+    return [*entities, *environments.values()]
+
+
 def build_run_crate(
     *,
     crate_root: Path,
@@ -160,6 +193,7 @@ def build_run_crate(
     executor: str,
     benchmark_dir: Path,
     end_time: str,
+    plot_records: list[dict] = (),
 ) -> dict:
     """`outputs`: (local file, description), every file under `crate_root`; the inputs are the
     config, the seeds and the data source (a snapshot outside the crate, cited by checksum)."""
@@ -197,6 +231,7 @@ def build_run_crate(
     ]
     workflow["softwareRequirements"] = [{"@id": item["@id"]} for item in software]
     output_files = [file_entity(path, crate_root, text) for path, text in outputs]
+    embeddings = embedding_entities(list(plot_records))
     run = {
         "@id": "#run",
         "@type": "CreateAction",
@@ -204,7 +239,7 @@ def build_run_crate(
         "instrument": {"@id": "Snakefile"},
         "agent": {"@id": "#executor"},
         "object": [{"@id": e["@id"]} for e in [config_value, *seed_values, {"@id": "#data-source"}]],
-        "result": [{"@id": e["@id"]} for e in output_files],
+        "result": [{"@id": e["@id"]} for e in output_files + embeddings if e["@type"] != "PropertyValue"],
         "endTime": end_time,
         "actionStatus": {"@id": "http://schema.org/CompletedActionStatus"},
         "ruleWallTimes": [{"@id": t["@id"]} for t in timings],
@@ -239,6 +274,7 @@ def build_run_crate(
         *seed_values,
         source_entity(source),
         *output_files,
+        *embeddings,
         *software,
         *timings,
     ]

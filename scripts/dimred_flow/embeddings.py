@@ -3,11 +3,13 @@ without importing any projection library."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
 
 from dimred_flow.atomic import replaced_atomically
+from dimred_flow.checksums import file_sha256
 
 
 def embedding_name(iteration: int) -> str:
@@ -23,3 +25,13 @@ def save_embedding(directory: Path, iteration: int, embedding: np.ndarray) -> Pa
 
 def load_embedding(directory: Path, iteration: int) -> np.ndarray:
     return np.load(Path(directory) / embedding_name(iteration))
+
+
+def embedding_provenance(directory: Path, iteration: int, fingerprint: str) -> dict:
+    """An embedding's fingerprint, sha256 and the numeric environment its batch recorded (if it did)."""
+    batch = json.loads((Path(directory) / "batch.json").read_text())
+    return {
+        "fingerprint": fingerprint,
+        "sha256": file_sha256(Path(directory) / embedding_name(iteration)),
+        "environment": batch.get("environment"),
+    }

@@ -17,7 +17,9 @@ from pathlib import Path
 import numpy as np
 
 from dimred_flow.arrays import save_arrays
-from dimred_flow.embeddings import save_embedding
+from dimred_flow.checksums import file_sha256
+from dimred_flow.embeddings import embedding_name, save_embedding
+from dimred_flow.numeric_environment import numeric_environment
 
 
 def use_per_user_numba_cache(environ=os.environ) -> None:
@@ -218,7 +220,8 @@ def run_batch(fit, iterations: list[int], seeds: list[int], fingerprints: dict[i
     """Fit one embedding per (iteration, seed) in this process, so one-off costs are paid once.
 
     The batch is written to a '.partial' directory renamed into place at the end: a killed job
-    never leaves a directory that looks finished. Its batch.json carries each embedding's fingerprint.
+    never leaves a directory that looks finished. Its batch.json carries each embedding's fingerprint and
+    sha256, and the numeric environment that made them.
     """
     out_dir = Path(out_dir)
     partial = out_dir.with_name(out_dir.name + ".partial")
@@ -235,6 +238,8 @@ def run_batch(fit, iterations: list[int], seeds: list[int], fingerprints: dict[i
         "seeds": seeds,
         "seconds": timings,
         "fingerprints": {str(i): fingerprints[i] for i in iterations},
+        "sha256": {str(i): file_sha256(partial / embedding_name(i)) for i in iterations},
+        "environment": numeric_environment(),
     }
     (partial / "batch.json").write_text(json.dumps(record, indent=2))
     shutil.rmtree(out_dir, ignore_errors=True)

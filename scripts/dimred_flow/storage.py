@@ -132,9 +132,10 @@ def open_storage(
             skip_instance_cache=True,
             use_listings_cache=False,
         )
-        # botocore retries each request already; s3fs would repeat those attempts five times over, so a
-        # silent server held a job for 15 timeouts instead of S3_ATTEMPTS.
-        fs.retries = 1
+        # botocore retries each request already; s3fs repeats a failed call (a read cut short while another
+        # run replaces the object) five times by default, which held a job on a silent server for 15
+        # timeouts. Once is enough: at most 2 x S3_ATTEMPTS timeouts.
+        fs.retries = 2
         where = f"{url} at {endpoint_url}" if endpoint_url else url
         return Storage(fs, root, where)
     if "://" in url and not url.startswith("file://"):

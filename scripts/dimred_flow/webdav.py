@@ -158,6 +158,9 @@ def server_digest(fs, path: str) -> dict[str, str]:
     response = fs.client.http.request(
         "HEAD", fs.client.join_url(path), headers={"Want-Digest": "sha-256;q=1, adler32;q=0.5, md5;q=0.3"}
     )
+    if response.status_code == 404:
+        # Another run's MOVE replaced it a moment ago (it removes the old copy first).
+        raise FileNotFoundError(path)
     response.raise_for_status()
     digests = {}
     for item in response.headers.get("Digest", "").split(","):

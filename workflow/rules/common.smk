@@ -151,12 +151,12 @@ RETRIES_FOR_MEMORY = 2
 def growing_memory(model_mb):
     """mem_mb and the pod limit of a compute rule: model_mb(wildcards, input), scaled, grown per attempt."""
 
-    def mem_mb(wildcards, input, attempt):
+    def mem_mb(wildcards, input, attempt=1):
         return math.ceil(
             model_mb(wildcards, input) * MEMORY_SCALE * MEMORY_GROWTH ** (attempt - 1)
         )
 
-    def kubernetes_memory_limit(wildcards, input, attempt):
+    def kubernetes_memory_limit(wildcards, input, attempt=1):
         return f"{mem_mb(wildcards, input, attempt)}Mi"
 
     return {"mem_mb": mem_mb, "kubernetes_memory_limit": kubernetes_memory_limit}
@@ -340,6 +340,11 @@ def staged_plots(wildcards):
         f"{STAGING}/{'downloaded' if i in stored else 'uploaded'}/projections_comparison_{i}.png"
         for i in ITERATIONS
     ]
+
+
+def staged_plot_records(wildcards):
+    """The record beside each staged plot: what made the plot (its embeddings, their environment)."""
+    return [plot.removesuffix(".png") + ".json" for plot in staged_plots(wildcards)]
 
 
 STABILITY_METRICS = f"results/metrics/{short(PLAN.stability)}.json"

@@ -54,6 +54,7 @@ rule merge_pdf:
 rule write_run_crate:
     input:
         plots=staged_plots,
+        plot_records=staged_plot_records,
         pdf="results/merged_plots.pdf",
         stability=staged_stability,
         data=local_data,
@@ -88,7 +89,7 @@ rule write_run_crate:
         executor_file=EXECUTOR_FILE,
     shell:
         "python {params.script} --config-json {params.config} --seeds {params.seeds}"
-        " --stability {input.stability} {params.outputs}"
+        " --stability {input.stability} {params.outputs} --plot-records {input.plot_records}"
         " --snakemake-version {params.snakemake_version} --executor-file {params.executor_file}"
         " --repo {params.repo:q} --benchmarks results/benchmarks --out {output.crate} 2> {log}"
 

@@ -81,6 +81,7 @@ rule download_plot:
         inventory=f"{STAGING}/inventory.json",
     output:
         plot=f"{STAGING}/downloaded/projections_comparison_{{iteration}}.png",
+        record=f"{STAGING}/downloaded/projections_comparison_{{iteration}}.json",
     log:
         f"logs/download_plot/{USER_FOLDER}/iteration_{{iteration}}.log",
     benchmark:
@@ -96,7 +97,8 @@ rule download_plot:
         storage=storage_args(),
     shell:
         "python {params.script} {params.storage}"
-        " --iteration {wildcards.iteration} --inventory {input.inventory} --out {output.plot} 2> {log}"
+        " --iteration {wildcards.iteration} --inventory {input.inventory} --out {output.plot}"
+        " --record {output.record} 2> {log}"
 
 
 checkpoint list_stored_stability:

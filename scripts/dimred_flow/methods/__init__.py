@@ -53,6 +53,13 @@ class Method:
     resources: dict = field(default_factory=lambda: {"mem_mb": 4000, "mem_per_mb": 12, "minutes": 60, "minutes_per_mb": 0.1})
     # Scheduling order among the projection jobs (larger first).
     priority: float = 0
+    # Whether a rerun with the same settings, seed, inputs and numeric environment gives the same bytes
+    # (each job holds its library to its own threads and seeds every generator). A method that cannot
+    # promise it (threads racing, a GPU) says False here, and the README's reproducibility table with it.
+    bit_reproducible: bool = True
+    # Largest Procrustes disparity between two runs that verify_run.py still calls "within tolerance"
+    # (for a bit-reproducible method, what a change of CPU vendor or BLAS kernel may cost at most).
+    tolerance: float = 1e-6
 
     def label_for(self, settings: dict) -> str:
         return self.title(settings) if self.title else self.label
