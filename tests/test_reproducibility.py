@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 from dimred_flow.methods import REGISTRY
+from dimred_flow.storage import open_storage
 from reproducibility_checks import COMMITTED_REFERENCE, committed_reference, output_digests, this_machine
 from workflow_runner import REPO, command_environment
 
@@ -87,3 +88,19 @@ def test_verify_reports_identical_embeddings_and_a_tampered_one(reference_run, t
     identical = [line for line in lines if ": identical (sha256 " in line]
     assert len(identical) == len([n for n in reference_run.digests if n.endswith(".npy")]) - 1, done.stdout
     assert lines[-1] == f"{len(identical)} of {len(identical) + 1} embeddings reproduced"
+
+
+def test_verify_reads_a_crate_from_s3(reference_run, s3_server):
+    """A reader with only the stored copy: the crate in a bucket, no local files to compare; the sha256
+    it records are what the recomputation must give."""
+    storage = open_storage("s3://plots/published", s3_server.endpoint_url, environ=s3_server.credentials())
+    crate = reference_run.workdir / "results" / "ro-crate-metadata.json"
+    storage.fs.put_file(str(crate), storage.key("alice", "runs/r1/ro-crate-metadata.json"))
+    done = subprocess.run(
+        [sys.executable, str(REPO / "scripts" / "verify_run.py"), "--crate", "s3://plots/published/alice/runs/r1",
+         "--endpoint-url", s3_server.endpoint_url],
+        capture_output=True, text=True, env=command_environment(s3_server.credentials()), timeout=600, check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    embeddings = len([name for name in reference_run.digests if name.endswith(".npy")])
+    assert done.stdout.splitlines()[-1] == f"{embeddings} of {embeddings} embeddings reproduced", done.stdout
