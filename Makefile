@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(abspath $(VENV))/bin
 export PATH := $(BIN):$(PATH)
 
-.PHONY: run test install servers
+.PHONY: run test install servers crate-zip
 
 install: $(VENV)/.installed
 
@@ -29,3 +29,7 @@ servers:
 
 test: install servers
 	python -m pytest -ra --durations=20
+
+# A finished run's crate and the files it describes as one zip, for WorkflowHub or Zenodo (README: "Publishing a run").
+crate-zip: install
+	python scripts/pack_run_crate.py --crate results/ro-crate-metadata.json --out dimred-flow-run.zip

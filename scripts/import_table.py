@@ -24,7 +24,9 @@ def main() -> None:
     write_parquet(table, args.table)
     provenance = {
         "kind": "file",
-        "path": str(args.source),
+        # The name, not the path: the path is the machine's, and it travels into storage and the crate;
+        # the checksum identifies the table anywhere.
+        "path": args.source.name,
         "sha256": file_sha256(args.source),
         "size": args.source.stat().st_size,
         "row_count": len(table),

@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Write the run's provenance as a Workflow Run RO-Crate (ro-crate-metadata.json) in the results folder."""
+"""Write the run's provenance as a Workflow Run RO-Crate (ro-crate-metadata.json) in the results folder, with
+the workflow's files (results/workflow/) and a README.md beside it."""
 
 import argparse
 import json
@@ -23,13 +24,16 @@ def main() -> None:
         "--plot-records", nargs="+", default=[], type=Path, help="each staged plot's record (what made it)"
     )
     parser.add_argument("--snakemake-version", required=True)
-    parser.add_argument("--executor-file", required=True, type=Path, help="written by the Snakefile's onstart")
+    parser.add_argument(
+        "--executor-file", required=True, type=Path, help="the executor and start time, written by the Snakefile's onstart"
+    )
     parser.add_argument("--repo", required=True, type=Path, help="the workflow repository (for its git commit)")
     parser.add_argument("--benchmarks", required=True, type=Path)
     parser.add_argument("--out", required=True, type=Path, help="ro-crate-metadata.json at the crate root")
     args = parser.parse_args()
     log = setup_logging("write_run_crate")
 
+    started = read_json(args.executor_file) if args.executor_file.exists() else {}
     crate = build_run_crate(
         crate_root=args.out.parent,
         config=json.loads(args.config_json),
@@ -39,7 +43,8 @@ def main() -> None:
         snakemake_version=args.snakemake_version,
         envs_dir=args.repo / "envs",
         repo=args.repo,
-        executor=args.executor_file.read_text().strip() if args.executor_file.exists() else "unknown",
+        executor=started.get("executor", "unknown"),
+        start_time=started.get("started"),
         benchmark_dir=args.benchmarks,
         end_time=utc_now(),
         plot_records=[read_json(path) for path in args.plot_records],

@@ -105,9 +105,12 @@ def _assert_run_in(deployment: Path, deployed: set[str], release: Path) -> None:
     assert (deployment / "results" / "merged_plots.pdf").stat().st_size > 0
     assert {path.name for path in deployment.iterdir()} <= deployed | RUN_OUTPUTS
     crate = json.loads((deployment / "results" / "ro-crate-metadata.json").read_text())
-    workflow = next(entity for entity in crate["@graph"] if entity["@id"] == "Snakefile")
-    assert workflow["url"] == str(release.resolve() / "Snakefile")
-    assert workflow["softwareVersion"] == __version__
+    workflow = next(entity for entity in crate["@graph"] if entity["@id"] == "workflow/Snakefile")
+    # The module's own Snakefile is copied into the crate, not the deployment's, and no path of the machine.
+    copied = deployment / "results" / "workflow" / "Snakefile"
+    assert copied.read_bytes() == (release / "Snakefile").read_bytes()
+    assert workflow["softwareVersion"] == __version__ and workflow["url"].startswith("https://")
+    assert str(release) not in json.dumps(crate) and str(deployment) not in json.dumps(crate)
 
 
 def test_module_deployment_runs_both_seed_stages_to_the_merged_pdf(release, tmp_path, reference_run):

@@ -95,6 +95,8 @@ def test_run_crate_follows_the_workflow_run_crate_profile(runs):
     assert len(actions) == 1
     action = actions[0]
     assert action["instrument"] == {"@id": workflow["@id"]} and root["mentions"] == {"@id": action["@id"]}
+    # No creator configured: the crate says so rather than naming an agent or author.
+    assert "agent" not in action and "author" not in root and "no creator was configured" in action["description"]
     dangling = set().union(*(referenced_ids(e) for e in crate["@graph"])) - set(graph)
     assert not {ref for ref in dangling if not ref.startswith("http")}, dangling
 

@@ -1,8 +1,11 @@
 """The run's provenance as a Workflow Run RO-Crate (https://w3id.org/ro/wfrun/workflow/0.5).
 
-One CreateAction (instrument: the Snakefile) links the inputs (resolved config, per-iteration seeds,
-data source) to the results (table, features, plots, metrics, PDF), each File with sha256 and size.
-Terms schema.org lacks (sha256 aside, which RO-Crate uses already) come from a small local vocabulary.
+One CreateAction (instrument: the workflow, copied into the crate with its rule files, schema and the
+resolved config) links the inputs (config, per-iteration seeds, data source) to the results (table,
+features, plots, metrics, PDF, each File with sha256 and size, and the embeddings the plots show).
+The crate holds no path of the machine that ran it. Terms schema.org 1.1-era lacks come from a small
+local vocabulary; `sha256` is schema.org's (as later RO-Crate contexts define it). CRS4's roc-validator
+checks it against every profile it claims (tests/test_crate_validation.py).
 """
 
 from __future__ import annotations
@@ -12,18 +15,30 @@ import hashlib
 import json
 import platform
 import re
+import shutil
 import subprocess
 from importlib import metadata
 from pathlib import Path
+
+import yaml
 
 from dimred_flow import __version__
 from dimred_flow.checksums import file_sha256
 
 RO_CRATE = "https://w3id.org/ro/crate/1.1"
+COMPUTATIONAL_WORKFLOW = "https://bioschemas.org/profiles/ComputationalWorkflow/1.0-RELEASE"
+# The workflow's files copied into the crate, under WORKFLOW_FOLDER, as (repository path, format).
+WORKFLOW_FOLDER = "workflow"
+WORKFLOW_FILES = (
+    ("Snakefile", "text/x-snakemake"),
+    ("workflow/rules/*.smk", "text/x-snakemake"),
+    ("workflow/schemas/config.schema.yaml", "application/yaml"),
+)
 PROFILES = ("https://w3id.org/ro/wfrun/process/0.5", "https://w3id.org/ro/wfrun/workflow/0.5")
 WORKFLOW_RO_CRATE = "https://w3id.org/workflowhub/workflow-ro-crate/1.0"
 SNAKEMAKE_LANGUAGE = "https://w3id.org/workflowhub/workflow-ro-crate#snakemake"
-VOCABULARY = "https://github.com/dimred-flow/dimred-flow/blob/main/workflow/report/provenance.rst#"
+REPOSITORY = "https://github.com/dimred-flow/dimred-flow"
+VOCABULARY = f"{REPOSITORY}/blob/main/workflow/report/provenance.rst#"
 LOCAL_TERMS = (
     "adqlQuery", "rowCount", "retrievedAt", "executor", "wallTimeSeconds", "ruleWallTimes", "gitDirty",
     "numericEnvironment",
@@ -130,16 +145,19 @@ def file_entity(path: Path, crate_root: Path, description: str) -> dict:
 
 
 def source_entity(source: dict) -> dict:
-    """The data source from the fetch provenance: a TAP query, or the snapshot file and its checksum."""
-    entity = {"@id": "#data-source", "@type": "Dataset"}
+    """The data source from the fetch provenance: a TAP query, or the table file and its checksum. A local
+    file is named, not located: its path is the machine's, and the checksum identifies it anywhere."""
+    entity = {"@id": "#data-source", "@type": "CreativeWork"}
     if source.get("kind") == "file" or "service_url" not in source:
+        path = str(source["path"])
         entity.update(
-            name=f"Table snapshot {Path(source['path']).name}",
-            url=source["path"],
+            name=f"Table snapshot {Path(path).name}",
             sha256=source.get("sha256"),
             contentSize=str(source.get("size")),
             retrievedAt=source.get("read_at"),
         )
+        if "://" in path:
+            entity["url"] = path
     else:
         entity.update(
             name=f"TAP query result from {source['service_url']}",
@@ -149,6 +167,86 @@ def source_entity(source: dict) -> dict:
         )
     entity["rowCount"] = source.get("row_count")
     return entity
+
+
+def without_machine_paths(value):
+    """A config value with every absolute local path replaced by its file name (a crate is published)."""
+    if isinstance(value, dict):
+        return {k: without_machine_paths(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [without_machine_paths(v) for v in value]
+    if isinstance(value, str) and value.startswith("/") and "://" not in value:
+        return Path(value).name
+    return value
+
+
+def software_entity(item: dict) -> dict:
+    """A SoftwareApplication named by its release page (process-run-crate 0.5 asks for absolute ids)."""
+    if item["name"] == "Python":
+        url = f"https://www.python.org/downloads/release/python-{item['version'].replace('.', '')}/"
+    else:
+        url = f"https://pypi.org/project/{item['name']}/" + (f"{item['version']}/" if item["version"] else "")
+    return {
+        "@id": url,
+        "@type": "SoftwareApplication",
+        "name": item["name"],
+        "url": url,
+        "softwareVersion": item["version"] or "not installed",
+        "description": f"version source: {item['source']}",
+    }
+
+
+def copy_workflow(repo: Path, crate_root: Path, config: dict) -> list[dict]:
+    """Copy the workflow's Snakefile, rule files and schema, and write the resolved config, into the crate;
+    their File entities, the Snakefile first."""
+    folder = Path(crate_root) / WORKFLOW_FOLDER
+    shutil.rmtree(folder, ignore_errors=True)
+    copied = []
+    for pattern, encoding in WORKFLOW_FILES:
+        for source in sorted(Path(repo).glob(pattern)):
+            target = folder / source.relative_to(repo)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(source, target)
+            copied.append((target, encoding, f"the workflow's {source.relative_to(repo).as_posix()}"))
+    resolved = folder / "config.yaml"
+    resolved.write_text(yaml.safe_dump(config, sort_keys=True))
+    copied.append((resolved, "application/yaml", "the resolved configuration the run used"))
+    return [
+        {**file_entity(path, crate_root, description), "encodingFormat": encoding}
+        for path, encoding, description in copied
+    ]
+
+
+def iso_offset(time: str) -> str:
+    """'...Z' as '...+00:00': the same ISO 8601 instant in the form process-run-crate 0.5's checks accept."""
+    return time.removesuffix("Z") + "+00:00" if time.endswith("Z") else time
+
+
+def creator_entities(creator: dict | None) -> list[dict]:
+    """The Person who ran the workflow (config key creator), and their Organization; none when unset."""
+    if not creator:
+        return []
+    person = {"@id": creator.get("orcid") or "#creator", "@type": "Person", "name": creator["name"]}
+    if not creator.get("affiliation"):
+        return [person]
+    organization = {"@id": "#affiliation", "@type": "Organization", "name": creator["affiliation"]}
+    if creator.get("affiliation_url"):
+        organization.update({"@id": creator["affiliation_url"], "url": creator["affiliation_url"]})
+    person["affiliation"] = {"@id": organization["@id"]}
+    return [person, organization]
+
+
+def readme_text(config: dict, seeds: dict[int, int], creator: dict | None) -> str:
+    who = f"by {creator['name']}" if creator else "(no creator configured: set `creator` in the config)"
+    return (
+        "# dimred-flow run\n\n"
+        f"Projections ({', '.join(config['projections'])}) of {len(seeds)} seeds "
+        f"({', '.join(str(seed) for _, seed in sorted(seeds.items()))}), {who}.\n\n"
+        "- `merged_plots.pdf`: a page per seed and the seed-stability table\n"
+        "- `workflow/`: the Snakefile, rule files, config schema and resolved config that made them\n"
+        "- `ro-crate-metadata.json`: what was run, on what, with which software, and every file's sha256\n\n"
+        "Check it: `python scripts/verify_run.py --crate <this folder>` in a dimred-flow checkout.\n"
+    )
 
 
 def embedding_entities(plot_records: list[dict]) -> list[dict]:
@@ -192,38 +290,46 @@ def build_run_crate(
     repo: Path,
     executor: str,
     benchmark_dir: Path,
+    start_time: str | None,
     end_time: str,
     plot_records: list[dict] = (),
 ) -> dict:
     """`outputs`: (local file, description), every file under `crate_root`; the inputs are the
-    config, the seeds and the data source (a snapshot outside the crate, cited by checksum)."""
+    config, the seeds and the data source (cited by checksum). Writes the workflow's files and a README
+    into the crate; returns the metadata."""
+    config = without_machine_paths(without_secrets(config))
+    creator = config.get("creator")
     git = git_state(repo)
+    workflow_files = copy_workflow(repo, crate_root, config)
     workflow = {
-        "@id": "Snakefile",
+        **workflow_files[0],
         "@type": ["File", "SoftwareSourceCode", "ComputationalWorkflow"],
         "name": "dimred-flow",
+        "conformsTo": {"@id": COMPUTATIONAL_WORKFLOW},
         "programmingLanguage": {"@id": SNAKEMAKE_LANGUAGE},
-        "url": str(Path(repo).resolve() / "Snakefile"),
         "softwareVersion": __version__,
+        "hasPart": [{"@id": entity["@id"]} for entity in workflow_files[1:]],
     }
     if git:
         workflow.update(version=git["commit"], gitDirty=git["dirty"])
+    # The same file in the repository, at the commit that ran (the release tag outside a git checkout).
+    workflow["url"] = f"{REPOSITORY}/blob/{git['commit'] if git else 'v' + __version__}/Snakefile"
+    readme_path = Path(crate_root) / "README.md"
+    readme_path.write_text(readme_text(config, seeds, creator))
+    readme = {**file_entity(readme_path, crate_root, "what this crate holds"), "about": {"@id": "./"},
+              "encodingFormat": "text/markdown"}
     config_value = {
         "@id": "#param-config",
         "@type": "PropertyValue",
         "name": "resolved configuration",
         "encodingFormat": "application/json",
-        "value": json.dumps(without_secrets(config), sort_keys=True),
+        "value": json.dumps(config, sort_keys=True),
     }
     seed_values = [
         {"@id": f"#param-seed-{i}", "@type": "PropertyValue", "name": f"seed of iteration {i}", "value": seed}
         for i, seed in sorted(seeds.items())
     ]
-    software = [
-        {"@id": f"#software-{item['name'].lower()}", "@type": "SoftwareApplication", "name": item["name"],
-         "softwareVersion": item["version"], "description": f"version source: {item['source']}"}
-        for item in software_versions(snakemake_version, envs_dir)
-    ]
+    software = [software_entity(item) for item in software_versions(snakemake_version, envs_dir)]
     timings = [
         {"@id": f"#walltime-{item['job']}", "@type": "PropertyValue", "name": item["job"],
          "propertyID": item["rule"], "value": item["seconds"], "unitCode": "SEC"}
@@ -232,43 +338,62 @@ def build_run_crate(
     workflow["softwareRequirements"] = [{"@id": item["@id"]} for item in software]
     output_files = [file_entity(path, crate_root, text) for path, text in outputs]
     embeddings = embedding_entities(list(plot_records))
+    people = creator_entities(creator)
     run = {
         "@id": "#run",
         "@type": "CreateAction",
         "name": "dimred-flow run",
-        "instrument": {"@id": "Snakefile"},
-        "agent": {"@id": "#executor"},
+        "description": (
+            f"{', '.join(config['projections'])} projections of {len(seeds)} seeds, their plots, seed-stability "
+            f"metrics and merged PDF, run by Snakemake {snakemake_version} ({executor} executor)"
+            + ("" if creator else "; no creator was configured (config key creator), so no agent is named")
+        ),
+        "instrument": {"@id": workflow["@id"]},
         "object": [{"@id": e["@id"]} for e in [config_value, *seed_values, {"@id": "#data-source"}]],
         "result": [{"@id": e["@id"]} for e in output_files + embeddings if e["@type"] != "PropertyValue"],
-        "endTime": end_time,
+        "endTime": iso_offset(end_time),
         "actionStatus": {"@id": "http://schema.org/CompletedActionStatus"},
+        "executor": {"@id": "#executor"},
         "ruleWallTimes": [{"@id": t["@id"]} for t in timings],
     }
+    if start_time:
+        run["startTime"] = iso_offset(start_time)
+    if people:
+        run["agent"] = {"@id": people[0]["@id"]}
     root = {
         "@id": "./",
         "@type": "Dataset",
         "name": "dimred-flow results",
         "description": "Projections of every chosen method per seed, seed-stability metrics and the merged PDF.",
-        "datePublished": end_time,
+        "datePublished": iso_offset(end_time),
         "license": {"@id": "https://spdx.org/licenses/MIT"},
         "conformsTo": [{"@id": p} for p in (*PROFILES, WORKFLOW_RO_CRATE)],
-        "mainEntity": {"@id": "Snakefile"},
+        "mainEntity": {"@id": workflow["@id"]},
         "mentions": {"@id": "#run"},
-        "hasPart": [{"@id": e["@id"]} for e in [workflow, *output_files]],
+        "hasPart": [{"@id": e["@id"]} for e in [workflow, *workflow_files[1:], readme, *output_files]],
     }
+    if people:
+        root["author"] = {"@id": people[0]["@id"]}
+        if len(people) > 1:
+            root["publisher"] = {"@id": people[1]["@id"]}
     graph = [
         {"@id": "ro-crate-metadata.json", "@type": "CreativeWork", "about": {"@id": "./"},
-         "conformsTo": {"@id": RO_CRATE}},
+         "conformsTo": [{"@id": RO_CRATE}, {"@id": WORKFLOW_RO_CRATE}]},
         root,
         workflow,
+        *workflow_files[1:],
+        readme,
         {"@id": SNAKEMAKE_LANGUAGE, "@type": "ComputerLanguage", "name": "Snakemake",
          "identifier": {"@id": "https://snakemake.readthedocs.io"}, "url": {"@id": "https://snakemake.github.io"},
          "version": snakemake_version},
-        {"@id": "#executor", "@type": "SoftwareApplication", "name": f"Snakemake executor: {executor}",
+        {"@id": "#executor", "@type": "PropertyValue", "name": "Snakemake executor", "value": executor,
          "executor": executor},
         {"@id": "https://spdx.org/licenses/MIT", "@type": "CreativeWork", "name": "MIT License"},
+        {"@id": COMPUTATIONAL_WORKFLOW, "@type": "CreativeWork", "name": "ComputationalWorkflow",
+         "version": "1.0-RELEASE"},
         *[{"@id": p, "@type": "CreativeWork", "name": p.rsplit("/", 2)[-2], "version": p.rsplit("/", 1)[-1]}
           for p in (*PROFILES, WORKFLOW_RO_CRATE)],
+        *people,
         run,
         config_value,
         *seed_values,
@@ -278,5 +403,5 @@ def build_run_crate(
         *software,
         *timings,
     ]
-    context = {term: VOCABULARY + term for term in LOCAL_TERMS}
+    context = {term: VOCABULARY + term for term in LOCAL_TERMS} | {"sha256": "http://schema.org/sha256"}
     return {"@context": [f"{RO_CRATE}/context", context], "@graph": graph}

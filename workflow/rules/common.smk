@@ -20,6 +20,7 @@ from dimred_flow.config import (  # noqa: E402
     validate_config,
 )
 from dimred_flow.chunks import chunk_conditions  # noqa: E402
+from dimred_flow.clock import utc_now  # noqa: E402
 from dimred_flow.derivation import digest, short  # noqa: E402
 from dimred_flow.plan import (  # noqa: E402
     chosen,
@@ -389,14 +390,16 @@ def executor_name():
     return "unknown"
 
 
-EXECUTOR_FILE = "logs/executor.txt"
+EXECUTOR_FILE = "logs/executor.json"
 
 
 onstart:
     # Handed to the local write_run_crate job through a file rather than a param, so a dry run
     # (executor 'dryrun') never reports the crate as outdated.
     Path(EXECUTOR_FILE).parent.mkdir(parents=True, exist_ok=True)
-    Path(EXECUTOR_FILE).write_text(executor_name())
+    Path(EXECUTOR_FILE).write_text(
+        json.dumps({"executor": executor_name(), "started": utc_now()})
+    )
 
 
 def cancel_rescheduling_timers():

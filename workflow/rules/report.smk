@@ -68,6 +68,8 @@ rule write_run_crate:
             caption="../report/provenance.rst",
             category="Provenance",
         ),
+        readme="results/README.md",
+        workflow=directory("results/workflow"),
     log:
         "logs/write_run_crate.log",
     benchmark:
