@@ -26,7 +26,12 @@ TAP = {
 }
 # Each key is changed on the configs where it is read: a TAP setting only matters for a TAP source.
 EVERY_METHOD = sorted(REGISTRY)
-BASES = {"file source": {"projections": EVERY_METHOD}, "TAP source": {"source": TAP, "projections": EVERY_METHOD}}
+CREATOR = {"name": "A", "orcid": "https://orcid.org/0000-0002-1825-0097", "affiliation": "B", "affiliation_url": "https://c"}
+BASES = {
+    "file source": {"projections": EVERY_METHOD},
+    "TAP source": {"source": TAP, "projections": EVERY_METHOD},
+    "a creator named": {"projections": EVERY_METHOD, "creator": CREATOR},
+}
 # A different valid value where the schema alone does not suggest one.
 OTHER_VALUES = {
     "user_folder": "someone_else",
@@ -44,6 +49,10 @@ OTHER_VALUES = {
     "storage.endpoint_url": "http://127.0.0.1:9000",
     "container_image": "docker://example.org/other:1",
     "projections": ["umap", "pca"],
+    "creator.name": "Someone Else",
+    "creator.orcid": "https://orcid.org/0000-0001-5109-3700",
+    "creator.affiliation": "Elsewhere",
+    "creator.affiliation_url": "https://elsewhere.example",
 }
 
 
