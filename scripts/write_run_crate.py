@@ -47,7 +47,7 @@ def main() -> None:
         start_time=started.get("started"),
         benchmark_dir=args.benchmarks,
         end_time=utc_now(),
-        plot_records=[read_json(path) for path in args.plot_records],
+        plot_records={path.with_suffix(".png"): read_json(path) for path in args.plot_records},
     )
     write_json(args.out, crate)
     log.info("wrote %s with %d entities", args.out, len(crate["@graph"]))

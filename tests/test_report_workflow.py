@@ -26,7 +26,7 @@ pytestmark = pytest.mark.workflow
 CONFIG = {"n_test": 2, "user_folder": "crate_user"}
 # Fake credentials in the environment: they must not leak into anything the workflow writes.
 SECRETS = {"access_key": "leak-check-key-4Hq", "secret_key": "leak-check-secret-Z81p"}
-TIME_KEYS = {"endTime", "datePublished", "retrievedAt", "read_at", "fetched_at"}
+TIME_KEYS = {"startTime", "endTime", "datePublished", "retrievedAt", "read_at", "fetched_at"}
 WFRUN_PROFILE = "https://w3id.org/ro/wfrun/workflow/0.5"
 
 

@@ -292,11 +292,13 @@ def build_run_crate(
     benchmark_dir: Path,
     start_time: str | None,
     end_time: str,
-    plot_records: list[dict] = (),
+    plot_records: dict[Path, dict] | None = None,
 ) -> dict:
     """`outputs`: (local file, description), every file under `crate_root`; the inputs are the
-    config, the seeds and the data source (cited by checksum). Writes the workflow's files and a README
-    into the crate; returns the metadata."""
+    config, the seeds and the data source (cited by checksum); `plot_records`: each plot's record (what
+    made it), by the plot's path. Writes the workflow's files and a README into the crate; returns the
+    metadata."""
+    plot_records = {Path(path): record for path, record in (plot_records or {}).items()}
     config = without_machine_paths(without_secrets(config))
     creator = config.get("creator")
     git = git_state(repo)
@@ -336,8 +338,19 @@ def build_run_crate(
         for item in rule_wall_times(benchmark_dir)
     ]
     workflow["softwareRequirements"] = [{"@id": item["@id"]} for item in software]
-    output_files = [file_entity(path, crate_root, text) for path, text in outputs]
-    embeddings = embedding_entities(list(plot_records))
+    embeddings = embedding_entities(list(plot_records.values()))
+    output_files = []
+    for path, text in outputs:
+        entity = file_entity(path, crate_root, text)
+        if Path(path) in plot_records:
+            # A plot is based on the embeddings it shows: their fingerprints and sha256, for verify_run.py.
+            iteration = plot_records[Path(path)]["iteration"]
+            entity["isBasedOn"] = [
+                {"@id": e["@id"]}
+                for e in embeddings
+                if "identifier" in e and e["@id"].rsplit("-", 1)[1] == str(iteration)
+            ]
+        output_files.append(entity)
     people = creator_entities(creator)
     run = {
         "@id": "#run",
@@ -350,7 +363,7 @@ def build_run_crate(
         ),
         "instrument": {"@id": workflow["@id"]},
         "object": [{"@id": e["@id"]} for e in [config_value, *seed_values, {"@id": "#data-source"}]],
-        "result": [{"@id": e["@id"]} for e in output_files + embeddings if e["@type"] != "PropertyValue"],
+        "result": [{"@id": e["@id"]} for e in output_files],
         "endTime": iso_offset(end_time),
         "actionStatus": {"@id": "http://schema.org/CompletedActionStatus"},
         "executor": {"@id": "#executor"},

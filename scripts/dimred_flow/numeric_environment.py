@@ -38,7 +38,9 @@ def thread_pools() -> list[dict]:
     from threadpoolctl import threadpool_info
 
     keep = ("user_api", "internal_api", "version", "architecture", "threading_layer", "num_threads")
-    return [{key: pool[key] for key in keep if key in pool} for pool in threadpool_info()]
+    pools = [{key: pool[key] for key in keep if key in pool} for pool in threadpool_info()]
+    # In a stable order: libraries load in an order that varies between runs of the same job.
+    return sorted(pools, key=lambda pool: [str(pool.get(key)) for key in keep])
 
 
 def numeric_environment() -> dict:
