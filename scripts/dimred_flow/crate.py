@@ -27,6 +27,14 @@ from dimred_flow.checksums import file_sha256
 
 RO_CRATE = "https://w3id.org/ro/crate/1.1"
 COMPUTATIONAL_WORKFLOW = "https://bioschemas.org/profiles/ComputationalWorkflow/1.0-RELEASE"
+FORMAL_PARAMETER = "https://bioschemas.org/profiles/FormalParameter/1.0-RELEASE"
+# The workflow's inputs, which each run's values are examples of.
+PARAMETERS = (
+    {"@id": "#input-config", "name": "config", "additionalType": "PropertyValue",
+     "description": "the configuration, as workflow/schemas/config.schema.yaml describes it (resolved: defaults filled in)"},
+    {"@id": "#input-seed", "name": "seed", "additionalType": "Integer",
+     "description": "one iteration's seed, derived from the config's seed and the iteration's number"},
+)
 # The workflow's files copied into the crate, under WORKFLOW_FOLDER, as (repository path, format).
 WORKFLOW_FOLDER = "workflow"
 WORKFLOW_FILES = (
@@ -311,7 +319,11 @@ def build_run_crate(
         "programmingLanguage": {"@id": SNAKEMAKE_LANGUAGE},
         "softwareVersion": __version__,
         "hasPart": [{"@id": entity["@id"]} for entity in workflow_files[1:]],
+        "input": [{"@id": parameter["@id"]} for parameter in PARAMETERS],
     }
+    parameters = [
+        {**parameter, "@type": "FormalParameter", "conformsTo": {"@id": FORMAL_PARAMETER}} for parameter in PARAMETERS
+    ]
     if git:
         workflow.update(version=git["commit"], gitDirty=git["dirty"])
     # The same file in the repository, at the commit that ran (the release tag outside a git checkout).
@@ -326,9 +338,11 @@ def build_run_crate(
         "name": "resolved configuration",
         "encodingFormat": "application/json",
         "value": json.dumps(config, sort_keys=True),
+        "exampleOfWork": {"@id": "#input-config"},
     }
     seed_values = [
-        {"@id": f"#param-seed-{i}", "@type": "PropertyValue", "name": f"seed of iteration {i}", "value": seed}
+        {"@id": f"#param-seed-{i}", "@type": "PropertyValue", "name": f"seed of iteration {i}", "value": seed,
+         "exampleOfWork": {"@id": "#input-seed"}}
         for i, seed in sorted(seeds.items())
     ]
     software = [software_entity(item) for item in software_versions(snakemake_version, envs_dir)]
@@ -404,6 +418,8 @@ def build_run_crate(
         {"@id": "https://spdx.org/licenses/MIT", "@type": "CreativeWork", "name": "MIT License"},
         {"@id": COMPUTATIONAL_WORKFLOW, "@type": "CreativeWork", "name": "ComputationalWorkflow",
          "version": "1.0-RELEASE"},
+        {"@id": FORMAL_PARAMETER, "@type": "CreativeWork", "name": "FormalParameter", "version": "1.0-RELEASE"},
+        *parameters,
         *[{"@id": p, "@type": "CreativeWork", "name": p.rsplit("/", 2)[-2], "version": p.rsplit("/", 1)[-1]}
           for p in (*PROFILES, WORKFLOW_RO_CRATE)],
         *people,
