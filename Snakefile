@@ -39,12 +39,14 @@ include: "workflow/rules/report.smk"
 
 # The targets: everything (the default), and the seed's two stages, which can run on two machines.
 rule all:
+    """Everything: projections, plots in storage, merged PDF, crate, notebook (the default target)."""
     input:
         final_outputs(),
 
 
 # The seed's first stage: compute the plots and metrics that storage lacks and upload them.
 rule make_projections:
+    """The seed's first stage: compute what storage lacks and upload plots and stability metrics."""
     input:
         plots=staged_plots,
         stability=staged_stability,
@@ -54,6 +56,7 @@ rule make_projections:
 # The seed's second stage: fetch the plots and metrics from storage, merge them, and upload
 # the run's provenance beside them.
 rule combine_plots:
+    """The seed's second stage: merge what storage holds into the PDF, crate and notebook."""
     input:
         pdf="results/merged_plots.pdf",
         crate=f"{STAGING}/uploaded/ro-crate-metadata.json",

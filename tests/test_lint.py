@@ -33,3 +33,13 @@ def test_snakefmt_leaves_every_file_unchanged():
 def test_ruff_reports_nothing():
     code, output = _run(str(BIN / "ruff"), "check", "--no-cache", ".")
     assert code == 0, "ruff check finds problems (`ruff check --fix .` fixes some):\n" + output[-6000:]
+
+
+def test_every_rule_describes_itself_in_list_rules():
+    """`snakemake --list-rules` is where a newcomer looks first: each rule says what it does."""
+    code, output = _run(sys.executable, "-m", "snakemake", "--list-rules", "--snakefile", "Snakefile")
+    assert code == 0, output[-3000:]
+    rules = [line for line in output.splitlines() if line and not line.startswith((" ", "Using ", "Config "))]
+    assert len(rules) > 20, output
+    undescribed = [line for line in rules if not line.endswith(")") or " (" not in line]
+    assert not undescribed, undescribed

@@ -1,4 +1,5 @@
 rule import_table:
+    """Read the configured table file (CSV, FITS, VOTable, Parquet) into Parquet with its provenance."""
     input:
         source=source_file(),
         origin=[STAGED_SOURCE_RECORD] if SOURCE_URL else [],
@@ -39,6 +40,7 @@ TAP_MEMORY = memory(500 + math.ceil(1.5e-3 * TAP_MAXREC) if TAP_MAXREC else 4000
 # Every TAP setting, the query first, is a param: Snakemake fetches again when one
 # changes, and never because a config file was touched.
 rule fetch_tap_table:
+    """Run the configured ADQL query on the TAP service (async, with retries) into Parquet."""
     output:
         table="results/data/tap_table.parquet",
         provenance="results/data/tap_table.json",
@@ -62,6 +64,7 @@ rule fetch_tap_table:
 
 
 rule fetch_tap_chunk:
+    """Run one chunk of a chunked TAP query (source.tap.chunks) into Parquet."""
     output:
         table="results/data/tap_chunks/chunk_{k}.parquet",
         provenance="results/data/tap_chunks/chunk_{k}.json",
@@ -89,6 +92,7 @@ rule fetch_tap_chunk:
 
 
 rule concatenate_tap_chunks:
+    """Join the TAP chunks into one table and one provenance record."""
     input:
         tables=expand("results/data/tap_chunks/chunk_{k}.parquet", k=TAP_CHUNKS),
         provenances=expand("results/data/tap_chunks/chunk_{k}.json", k=TAP_CHUNKS),

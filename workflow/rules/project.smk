@@ -4,6 +4,7 @@
 
 
 rule prepare_features:
+    """Select, derive and standardise the feature columns; drop incomplete rows."""
     input:
         table=source_table(),
     output:
@@ -40,6 +41,7 @@ rule prepare_features:
 if GRAPH:
 
     rule compute_neighbour_graph:
+        """Exact nearest-neighbour graph shared by every method and seed (and the fitted subsample)."""
         input:
             features=FEATURES,
         output:
@@ -67,6 +69,7 @@ if GRAPH:
 
 
 rule prepare_method_input:
+    """A method's input prepared once for every seed (t-SNE's affinities)."""
     input:
         graph=GRAPH or [],
     output:
@@ -103,6 +106,7 @@ rule prepare_method_input:
 
 # One rule for every method (dimred_flow/methods/): each job fits one batch of seeds.
 rule project_embeddings:
+    """Fit one method for a batch of iterations, one seed each: the 2-D embeddings."""
     input:
         unpack(projection_inputs),
     output:
@@ -138,6 +142,7 @@ rule project_embeddings:
 
 
 rule plot_projections:
+    """Plot one iteration's embeddings side by side, one panel per method."""
     input:
         features=FEATURES,
         embeddings=lambda wc: [
@@ -178,6 +183,7 @@ rule plot_projections:
 # Seed-stability metrics: computed where the embeddings are, staged beside the plots, and
 # downloaded (never recomputed) by a run whose plots and metrics are already in storage.
 rule compute_stability_metrics:
+    """Trustworthiness, kNN preservation and Procrustes disparity between seeds, per method."""
     input:
         features=FEATURES,
         provenance=source_provenance(),

@@ -1,4 +1,5 @@
 rule render_stability_table:
+    """Render the seed-stability table as the PDF's last page."""
     input:
         metrics=staged_stability,
     output:
@@ -26,6 +27,7 @@ rule render_stability_table:
 
 
 rule merge_pdf:
+    """Merge the plots and the stability page into results/merged_plots.pdf."""
     input:
         plots=staged_plots,
         stability="results/report/stability_summary.pdf",
@@ -52,6 +54,7 @@ rule merge_pdf:
 
 # A local rule: the executor, the git commit and the benchmarks are those of the submitting machine.
 rule write_run_crate:
+    """Write the run's Workflow Run RO-Crate with the workflow's files and a README."""
     input:
         plots=staged_plots,
         plot_records=staged_plot_records,
@@ -97,6 +100,7 @@ rule write_run_crate:
 
 
 rule write_notebook:
+    """Write a Jupyter notebook that loads the run's table, embeddings and metrics."""
     input:
         stability=staged_stability,
         plots=staged_plots,
@@ -132,6 +136,7 @@ rule write_notebook:
 # The staged plot of an iteration comes from upload_plot or download_plot; the report takes
 # them from this one rule, whatever their origin.
 rule collect_report_plots:
+    """Collect the plots for the Snakemake report."""
     input:
         plots=staged_plots,
     output:

@@ -1,6 +1,7 @@
 # Stage in: copy a source.path on S3 or WebDAV to a local file once, verified (requested only
 # for such a source). Its remote size and ETag are a param: a changed remote table is copied again.
 rule stage_in_table:
+    """Copy a table from S3 or WebDAV (source.path) and verify its checksum."""
     output:
         table=STAGED_SOURCE,
         record=STAGED_SOURCE_RECORD,
@@ -27,6 +28,7 @@ rule stage_in_table:
 
 
 checkpoint list_stored_plots:
+    """Check the storage (it must be reachable and writable) and list the plots it already holds."""
     output:
         inventory=f"{STAGING}/inventory.json",
     log:
@@ -50,6 +52,7 @@ checkpoint list_stored_plots:
 
 
 rule upload_plot:
+    """Upload one plot under its checksum and its record under its fingerprint; verify both."""
     input:
         plot=lambda wc: plot_file(int(wc.iteration), "png"),
         record=lambda wc: plot_file(int(wc.iteration), "json"),
@@ -77,6 +80,7 @@ rule upload_plot:
 
 
 rule download_plot:
+    """Download one stored plot and verify it against its record."""
     input:
         inventory=f"{STAGING}/inventory.json",
     output:
@@ -102,6 +106,7 @@ rule download_plot:
 
 
 checkpoint list_stored_stability:
+    """Find the stability metrics of exactly these embeddings in storage."""
     input:
         # After the storage check of list_stored_plots, which fails fast with the clearer message.
         inventory=f"{STAGING}/inventory.json",
@@ -127,6 +132,7 @@ checkpoint list_stored_stability:
 
 
 rule download_stability_metrics:
+    """Download the stored stability metrics and verify their checksum."""
     input:
         inventory=f"{STAGING}/stability_inventory.json",
     output:
@@ -150,6 +156,7 @@ rule download_stability_metrics:
 
 
 rule upload_report_file:
+    """Upload the stability metrics, the crate or the PDF to storage and verify them."""
     input:
         file=lambda wc: RUN_FILES[wc.name][0],
         # The PDF goes up after the crate is written: the crate's rule wall times then never
