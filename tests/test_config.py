@@ -1,8 +1,13 @@
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
 from dimred_flow.config import (
     ConfigError,
     batch_of,
+    describe_keys,
     iteration_seed,
     load_schema,
     method_batches,
@@ -173,3 +178,13 @@ def test_every_key_rejects_a_wrong_value_in_one_readable_line(key, value):
 def test_the_sweep_covers_every_key():
     covered = {key for key, _ in BAD_VALUES}
     assert covered == {".".join(path) for path, _ in _leaves(load_schema())}
+
+
+def test_every_config_key_is_described_and_show_config_prints_it():
+    """One command lists every key with its type, default and meaning, from the schema alone."""
+    rows = describe_keys(load_schema())
+    assert not [key for key, _, _, meaning in rows if not meaning], "keys without a description"
+    script = Path(__file__).resolve().parents[1] / "scripts" / "show_config.py"
+    shown = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, check=True).stdout
+    assert all(f"{key}  [" in shown for key, *_ in rows)
+    assert "storage.timeout  [number]  default 60" in shown and "methods.umap.n_neighbors" in shown

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import json
 from pathlib import Path
 
 import jsonschema
@@ -156,3 +157,20 @@ def batch_of(config: dict, name: str, iteration: int) -> tuple[int, int]:
         if first <= iteration <= last:
             return first, last
     raise ValueError(f"iteration {iteration} is outside 1..{config['n_test']}")
+
+
+def describe_keys(schema: dict, path: tuple[str, ...] = ()) -> list[tuple[str, str, str, str]]:
+    """Every config key as (key, type, default, meaning), nested keys dotted, from the schema alone."""
+    rows = []
+    for name, sub in schema.get("properties", {}).items():
+        key = ".".join((*path, name))
+        if "properties" in sub:
+            rows += describe_keys(sub, (*path, name))
+            continue
+        kind = sub.get("type", "enum" if "enum" in sub else "")
+        kind = " or ".join(kind) if isinstance(kind, list) else kind
+        if "enum" in sub:
+            kind += f" ({', '.join(str(choice) for choice in sub['enum'])})"
+        default = json.dumps(sub["default"]) if "default" in sub else "(required)"
+        rows.append((key, kind, default, " ".join(str(sub.get("description", "")).split())))
+    return rows

@@ -70,8 +70,14 @@ METHOD = Method(
     label="UMAP",
     stochastic=True,
     settings={
-        "n_neighbors": {"type": "integer", "minimum": 2, "default": 15},
-        "min_dist": {"type": "number", "minimum": 0, "maximum": 1, "default": 0.1},
+        "n_neighbors": {
+            "description": "Neighbours per row (the row itself included): larger keeps more global structure.",
+            "type": "integer", "minimum": 2, "default": 15,
+        },
+        "min_dist": {
+            "description": "How tightly points may pack in the map (0 to 1).",
+            "type": "number", "minimum": 0, "maximum": 1, "default": 0.1,
+        },
         "jobs": {
             "x-result-neutral": "How the seeds are spread over jobs; every seed's embedding is the same in any batch.",
             "description": "Jobs the seeds are spread over. One job leaves the other cores to t-SNE on a laptop;"
