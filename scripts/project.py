@@ -3,7 +3,7 @@
 
 import argparse
 import json
-from functools import partial
+from functools import cache, partial
 from pathlib import Path
 
 from dimred_flow import projections
@@ -50,8 +50,9 @@ def main() -> None:
     prepared = None if args.prepared is None else projections.load_prepared(args.prepared)
     fit = partial(REGISTRY[args.method].fit, matrix, graph=graph, prepared=prepared, threads=args.threads, **args.settings)
     if not REGISTRY[args.method].stochastic:
-        embedding = fit(0)
-        fit = lambda seed: embedding  # noqa: E731 - seed-invariant: fitted once for the whole batch
+        # Seed-invariant: fitted once for the whole batch, and only if an iteration is not reused.
+        fit_once = cache(partial(fit, 0))
+        fit = lambda seed: fit_once()  # noqa: E731
     fitted = matrix.shape[0] if graph is None else graph.fitted(matrix).shape[0]
     log.info("%s: %d rows (%d fitted), iterations %s", args.method, matrix.shape[0], fitted, args.iterations)
     projections.run_batch(fit, args.iterations, args.seeds, fingerprints, args.out_dir, log=log.info)

@@ -18,7 +18,7 @@ import numpy as np
 
 from dimred_flow.arrays import save_arrays
 from dimred_flow.checksums import file_sha256
-from dimred_flow.embeddings import embedding_name, save_embedding
+from dimred_flow.embeddings import embedding_environment, embedding_name, finished_embeddings, save_embedding
 from dimred_flow.numeric_environment import numeric_environment
 
 
@@ -219,20 +219,32 @@ def load_prepared(path: Path):
 def run_batch(fit, iterations: list[int], seeds: list[int], fingerprints: dict[int, str], out_dir: Path, log=print) -> dict:
     """Fit one embedding per (iteration, seed) in this process, so one-off costs are paid once.
 
-    The batch is written to a '.partial' directory renamed into place at the end: a killed job
-    never leaves a directory that looks finished. Its batch.json carries each embedding's fingerprint and
-    sha256, and the numeric environment that made them.
+    An embedding that an earlier batch of the same method already holds under the same fingerprint
+    (raising n_test names a new batch 1-3 where 1-2 was) is copied, checked against the sha256 its batch
+    recorded, instead of fitted again. The batch is written to a '.partial' directory renamed into place at
+    the end: a killed job never leaves a directory that looks finished. Its batch.json carries each
+    embedding's fingerprint and sha256, the numeric environment that made them, and where it reused one.
     """
     out_dir = Path(out_dir)
     partial = out_dir.with_name(out_dir.name + ".partial")
     shutil.rmtree(partial, ignore_errors=True)
     partial.mkdir(parents=True)
-    timings = {}
+    earlier = finished_embeddings(out_dir.parent)
+    timings, reused = {}, {}
     for iteration, seed in zip(iterations, seeds, strict=True):
         started = time.perf_counter()
-        save_embedding(partial, iteration, fit(seed))
+        found = earlier.get(fingerprints[iteration])
+        if found and found.path.parent != out_dir and found.path.is_file() and file_sha256(found.path) == found.sha256:
+            shutil.copyfile(found.path, partial / embedding_name(iteration))
+            reused[str(iteration)] = {
+                "from": found.batch,
+                "environment": embedding_environment(found.path.parent, found.iteration),
+            }
+            log(f"iteration {iteration} (seed {seed}) reused from {found.batch}: same fingerprint")
+        else:
+            save_embedding(partial, iteration, fit(seed))
+            log(f"iteration {iteration} (seed {seed}) done in {time.perf_counter() - started:.3f} s")
         timings[iteration] = round(time.perf_counter() - started, 3)
-        log(f"iteration {iteration} (seed {seed}) done in {timings[iteration]} s")
     record = {
         "iterations": iterations,
         "seeds": seeds,
@@ -240,6 +252,7 @@ def run_batch(fit, iterations: list[int], seeds: list[int], fingerprints: dict[i
         "fingerprints": {str(i): fingerprints[i] for i in iterations},
         "sha256": {str(i): file_sha256(partial / embedding_name(i)) for i in iterations},
         "environment": numeric_environment(),
+        "reused": reused,
     }
     (partial / "batch.json").write_text(json.dumps(record, indent=2))
     shutil.rmtree(out_dir, ignore_errors=True)

@@ -11,7 +11,7 @@ import numpy as np
 from scipy.spatial import procrustes
 
 from dimred_flow.checksums import file_sha256
-from dimred_flow.embeddings import embedding_name
+from dimred_flow.embeddings import embedding_environment, finished_embeddings
 
 IDENTICAL, WITHIN_TOLERANCE, DIFFERENT = "identical", "within tolerance", "different"
 
@@ -46,17 +46,12 @@ def compare_embedding(expected: Path, actual: Path, tolerance: float) -> Verdict
 
 def batch_embeddings(results: Path) -> dict[str, Path]:
     """Every embedding under results/embeddings, by the fingerprint its batch.json gives it."""
-    found = {}
-    for record_path in Path(results).glob("embeddings/*/*/batch.json"):
-        record = json.loads(record_path.read_text())
-        for iteration, fingerprint in record["fingerprints"].items():
-            found[fingerprint] = record_path.parent / embedding_name(int(iteration))
-    return found
+    return {fingerprint: found.path for fingerprint, found in finished_embeddings(Path(results) / "embeddings").items()}
 
 
 def batch_environment(embedding: Path) -> dict | None:
-    """The numeric environment the batch holding `embedding` was made in."""
-    return json.loads((Path(embedding).parent / "batch.json").read_text()).get("environment")
+    """The numeric environment that made the embedding in the file `embedding`."""
+    return embedding_environment(Path(embedding).parent, int(Path(embedding).stem.rsplit("_", 1)[1]))
 
 
 @dataclass(frozen=True)
