@@ -18,7 +18,7 @@ from workflow_runner import run_snakemake
 
 pytestmark = pytest.mark.workflow
 USER = "dav_user"
-RECORD_KEYS = {"iteration", "seed", "fingerprint", "sha256", "size", "object"}
+RECORD_KEYS = {"iteration", "seed", "fingerprint", "sha256", "size", "object", "embeddings"}
 
 
 @pytest.fixture(scope="module")
