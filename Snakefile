@@ -31,6 +31,7 @@ include: "workflow/rules/common.smk"
 container: CONTAINER
 
 
+include: "workflow/rules/plan.smk"
 include: "workflow/rules/fetch.smk"
 include: "workflow/rules/project.smk"
 include: "workflow/rules/stage.smk"
@@ -61,6 +62,15 @@ rule combine_plots:
         pdf="results/merged_plots.pdf",
         crate=f"{STAGING}/uploaded/ro-crate-metadata.json",
         staged_pdf=f"{STAGING}/uploaded/merged_plots.pdf",
+    localrule: True
+
+
+# What the run will reuse, compute and upload, and its estimated cost: printed by plan_run, which
+# every run makes first, and kept in results/plan/.
+rule plan:
+    """Plan the run without running it: what it reuses, computes and uploads, and its cost."""
+    input:
+        text=PLAN_TEXT,
     localrule: True
 
 

@@ -148,7 +148,7 @@ def test_every_rule_asks_reana_for_the_memory_it_declares():
                 )
     assert len(limits) >= 40, limits
     wrong = {name: pair for name, pair in limits.items() if pair[1] != f"{pair[0]}Mi"}
-    assert not wrong, f"mem_mb and kubernetes_memory_limit disagree (use **memory(MB) in resources): {wrong}"
+    assert not wrong, f"mem_mb and kubernetes_memory_limit disagree (use **rule_resources(RULE) or **job_resources(COST) in resources): {wrong}"
 
 
 def test_jobs_on_a_large_table_ask_for_more_memory_and_time():

@@ -94,6 +94,23 @@ def read_table_file(path: str | Path) -> Table:
     return table
 
 
+def count_rows(path: str | Path) -> int:
+    """A table file's rows, from Parquet's footer or the FITS header where the format keeps the count,
+    without reading the data; other formats are read."""
+    path = Path(path)
+    fmt = FORMATS.get(path.suffix.lower())
+    if fmt == "parquet" and path.is_file():
+        return pq.ParquetFile(path).metadata.num_rows
+    if fmt == "fits" and path.is_file():
+        from astropy.io import fits
+
+        with fits.open(path) as hdus:
+            tables = [hdu for hdu in hdus if isinstance(hdu, fits.BinTableHDU | fits.TableHDU)]
+            if tables:
+                return int(tables[0].header["NAXIS2"])
+    return len(read_table_file(path))
+
+
 def column_metadata(table: Table) -> list[dict]:
     return [
         {

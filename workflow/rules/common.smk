@@ -1,5 +1,5 @@
 import json
-import math
+import os
 import shlex
 import sys
 from pathlib import Path
@@ -21,6 +21,11 @@ from dimred_flow.config import (  # noqa: E402
 )
 from dimred_flow.chunks import chunk_conditions  # noqa: E402
 from dimred_flow.clock import utc_now  # noqa: E402
+from dimred_flow.costs import (
+    RETRIES_FOR_MEMORY,
+    RULE_COSTS,
+    tap_fetch_cost,
+)  # noqa: E402
 from dimred_flow.derivation import digest, short  # noqa: E402
 from dimred_flow.plan import (  # noqa: E402
     chosen,
@@ -122,63 +127,38 @@ wildcard_constraints:
     iteration=r"[0-9]+",
 
 
-def memory(mb, per_input_mb=0):
-    """A rule's memory: mem_mb for the local scheduler and Slurm, and the same as the
-    pod limit REANA applies to the job (its own default is smaller than some jobs need).
-
-    With `per_input_mb`, each MB of the job's input adds that many MB: a job on a million-row
-    table asks for what it needs instead of being killed by a limit sized for 5,000 rows.
-    """
-    if not per_input_mb:
-        return {"mem_mb": mb, "kubernetes_memory_limit": f"{mb}Mi"}
-
-    def mem_mb(wildcards, input):
-        return mb + math.ceil(per_input_mb * input.size_mb)
-
-    def kubernetes_memory_limit(wildcards, input):
-        return f"{mem_mb(wildcards, input)}Mi"
-
-    return {"mem_mb": mem_mb, "kubernetes_memory_limit": kubernetes_memory_limit}
-
-
-# A compute job's memory is a model's estimate. On a cluster that enforces memory (Slurm kills the
-# job), the compute rules are retried RETRIES_FOR_MEMORY times, each asking MEMORY_GROWTH times more;
-# resources.memory_scale scales their first request.
+# Each job's memory and time limit come from its rule's Cost (dimred_flow/costs.py), which the
+# run's plan (plan_run) reads too. A compute job's memory is a model's estimate: on a cluster that
+# enforces memory (Slurm kills the job) it is retried, asking more each time; resources.memory_scale
+# scales its first request.
 MEMORY_SCALE = config["resources"]["memory_scale"]
-MEMORY_GROWTH = 2
-RETRIES_FOR_MEMORY = 2
 
 
-def growing_memory(model_mb):
-    """mem_mb and the pod limit of a compute rule: model_mb(wildcards, input), scaled, grown per attempt."""
+def job_resources(cost_of):
+    """mem_mb (for the local scheduler and Slurm), the pod limit REANA applies (its own default is
+    smaller than some jobs need) and runtime in minutes, from `cost_of(wildcards)`, grown with the
+    job's input: a job on a million-row table asks for what it needs.
+    """
 
     def mem_mb(wildcards, input, attempt=1):
-        return math.ceil(
-            model_mb(wildcards, input) * MEMORY_SCALE * MEMORY_GROWTH ** (attempt - 1)
-        )
+        return cost_of(wildcards).memory_mb(input.size_mb, MEMORY_SCALE, attempt)
 
     def kubernetes_memory_limit(wildcards, input, attempt=1):
         return f"{mem_mb(wildcards, input, attempt)}Mi"
 
-    return {"mem_mb": mem_mb, "kubernetes_memory_limit": kubernetes_memory_limit}
+    def runtime(wildcards, input):
+        return cost_of(wildcards).limit_minutes(input.size_mb)
+
+    return {
+        "mem_mb": mem_mb,
+        "kubernetes_memory_limit": kubernetes_memory_limit,
+        "runtime": runtime,
+    }
 
 
-def compute_memory(mb, per_input_mb):
-    """growing_memory of `mb` and `per_input_mb` more per MB of input (as memory())."""
-    return growing_memory(
-        lambda wildcards, input: mb + math.ceil(per_input_mb * input.size_mb)
-    )
-
-
-def runtime(minutes, per_input_mb=0):
-    """A rule's time limit in minutes, with `per_input_mb` minutes more per MB of input (see memory)."""
-    if not per_input_mb:
-        return minutes
-
-    def minutes_for(wildcards, input):
-        return minutes + math.ceil(per_input_mb * input.size_mb)
-
-    return minutes_for
+def rule_resources(rule):
+    """job_resources of a rule whose Cost is RULE_COSTS[rule]."""
+    return job_resources(lambda wildcards: RULE_COSTS[rule])
 
 
 def storage_args():
@@ -305,18 +285,6 @@ def batch_priority(wildcards):
 BATCH_PRIORITY = batch_priority if int(SNAKEMAKE_VERSION.split(".")[0]) >= 8 else 0
 
 
-def projection_model_mb(wildcards, input):
-    """A projection job's memory: its method's base, and more for each MB of its input."""
-    cost = method(wildcards.method).resources
-    return cost["mem_mb"] + math.ceil(cost["mem_per_mb"] * input.size_mb)
-
-
-def projection_runtime(wildcards, input):
-    """A projection job's time limit in minutes, as projection_model_mb."""
-    cost = method(wildcards.method).resources
-    return cost["minutes"] + math.ceil(cost["minutes_per_mb"] * input.size_mb)
-
-
 def all_batch_dirs():
     """Every batch directory of every chosen method, as METHOD=DIRECTORY arguments (keys) and inputs."""
     return {
@@ -336,6 +304,7 @@ def stored_iterations():
 
 def staged_plots(wildcards):
     """The plot for each iteration: downloaded where storage has it, computed and uploaded otherwise."""
+    wait_for_plan()
     stored = stored_iterations()
     return [
         f"{STAGING}/{'downloaded' if i in stored else 'uploaded'}/projections_comparison_{i}.png"
@@ -357,8 +326,19 @@ def stored_stability():
         return json.load(handle)["stored"] is not None
 
 
+def computes_anything():
+    """Whether storage lacks a plot or the metrics of this run (known once both listings ran)."""
+    return stored_iterations() != set(ITERATIONS) or not stored_stability()
+
+
+def wait_for_plan():
+    """Every job that computes, fetches or transfers is requested only once the plan has passed."""
+    checkpoints.plan_run.get()
+
+
 def staged_stability(wildcards=None):
     """The metrics: downloaded where storage has them, computed from the embeddings and uploaded otherwise."""
+    wait_for_plan()
     return (
         f"{STAGING}/{'downloaded' if stored_stability() else 'uploaded'}/stability.json"
     )
@@ -368,7 +348,8 @@ def local_data(wildcards=None):
     """The table and features, where this run computes embeddings; a run that only downloads
     plots and metrics (combine_plots on another machine) neither fetches nor prepares the data.
     """
-    if stored_iterations() == set(ITERATIONS) and stored_stability():
+    wait_for_plan()
+    if not computes_anything():
         return []
     table = source_table()
     return [
@@ -489,3 +470,26 @@ def use_env_venvs(venvs):
     )
     # shell.prefix formats its argument like a shell command: keep the braces literal.
     shell.prefix(prefix.replace("{", "{{").replace("}", "}}"))
+
+
+# The run's plan (plan.smk): a checkpoint after the storage listing, which the input functions of
+# the jobs that do work wait for, so an over-quota plan stops the run before any of them is requested
+# (as an input of theirs instead, every new plan would rerun them).
+PLAN_JSON = f"results/plan/{short(PLAN.run)}.json"
+PLAN_TEXT = f"results/plan/{short(PLAN.run)}.txt"
+
+
+def local_cores():
+    """The cores the local scheduler may use (--cores); a cluster executor may leave them unset."""
+    try:
+        cores = workflow.cores
+    except WorkflowError:
+        cores = None
+    return cores if isinstance(cores, int) else (os.cpu_count() or 1)
+
+
+def planned_source(wildcards):
+    """The table file whose rows the plan counts, where the run computes and reads a file."""
+    if config["source"]["kind"] != "file" or not computes_anything():
+        return []
+    return source_file()

@@ -14,8 +14,7 @@ rule import_table:
         f"{ENVS}/fetch.yaml"
     threads: 1
     resources:
-        **memory(2000, per_input_mb=20),
-        runtime=runtime(10, per_input_mb=0.1),
+        **rule_resources("import_table"),
     params:
         script=SCRIPTS / "import_table.py",
         origin=f"--origin {STAGED_SOURCE_RECORD}" if SOURCE_URL else "",
@@ -27,14 +26,10 @@ rule import_table:
 TAP_CHUNKS = tap_chunk_conditions()
 
 
-# Minutes: source.tap.timeout bounds the whole fetch, retries included; the rest is for writing.
-TAP_RUNTIME = int(float(config["source"]["tap"]["timeout"]) // 60) + 10
-
-# A fetch holds its whole result in memory, about 1.1 KB per row of the seed's 12 columns
-# (1,000,000 rows: 1,079 MB, benchmarks/results_tap_fetch.json), and maxrec bounds the rows of
-# each query, chunks included. Without a maxrec the service's limit decides, unknown here.
-TAP_MAXREC = config["source"]["tap"]["maxrec"]
-TAP_MEMORY = memory(500 + math.ceil(1.5e-3 * TAP_MAXREC) if TAP_MAXREC else 4000)
+# What one TAP query costs depends on how many rows maxrec lets it return (dimred_flow/costs.py).
+TAP_FETCH_COST = tap_fetch_cost(
+    config["source"]["tap"]["maxrec"], float(config["source"]["tap"]["timeout"])
+)
 
 
 # Every TAP setting, the query first, is a param: Snakemake fetches again when one
@@ -52,8 +47,7 @@ rule fetch_tap_table:
         f"{ENVS}/fetch.yaml"
     threads: 1
     resources:
-        **TAP_MEMORY,
-        runtime=TAP_RUNTIME,
+        **job_resources(lambda wildcards: TAP_FETCH_COST),
     params:
         script=SCRIPTS / "fetch_tap_table.py",
         query=tap_query,
@@ -78,8 +72,7 @@ rule fetch_tap_chunk:
         f"{ENVS}/fetch.yaml"
     threads: 1
     resources:
-        **TAP_MEMORY,
-        runtime=TAP_RUNTIME,
+        **job_resources(lambda wildcards: TAP_FETCH_COST),
     params:
         script=SCRIPTS / "fetch_tap_table.py",
         query=tap_query,
@@ -107,8 +100,7 @@ rule concatenate_tap_chunks:
         f"{ENVS}/fetch.yaml"
     threads: 1
     resources:
-        **memory(2000),
-        runtime=10,
+        **rule_resources("concatenate_tap_chunks"),
     params:
         script=SCRIPTS / "concatenate_tap_chunks.py",
     shell:

@@ -1,8 +1,3 @@
-# Memory and time limits grow with each job's input (memory() and runtime() in common.smk): each
-# per_input_mb is about twice the slope of the job's peak RSS over its input measured at 1,000,000
-# rows (benchmarks/results_archive.json), so a cluster neither kills a large job nor over-books a small one.
-
-
 rule prepare_features:
     """Select, derive and standardise the feature columns; drop incomplete rows."""
     input:
@@ -18,8 +13,7 @@ rule prepare_features:
         f"{ENVS}/reduce.yaml"
     threads: 1
     resources:
-        **memory(4000, per_input_mb=20),
-        runtime=runtime(15, per_input_mb=0.1),
+        **rule_resources("prepare_features"),
     params:
         script=SCRIPTS / "prepare_features.py",
         settings=settings_param(features_settings(config, SOURCE_STATE)),
@@ -57,8 +51,7 @@ if GRAPH:
         # queries spread over them.
         threads: 2
         resources:
-            **compute_memory(4000, per_input_mb=10),
-            runtime=runtime(30, per_input_mb=0.1),
+            **rule_resources("compute_neighbour_graph"),
         params:
             script=SCRIPTS / "compute_neighbour_graph.py",
             settings=settings_param(graph_settings(config)),
@@ -88,8 +81,7 @@ rule prepare_method_input:
         f"{ENVS}/reduce.yaml"
     threads: 1
     resources:
-        **compute_memory(4000, per_input_mb=5),
-        runtime=runtime(30, per_input_mb=0.1),
+        **rule_resources("prepare_method_input"),
     params:
         script=SCRIPTS / "prepare_method_input.py",
         settings=lambda wc: settings_json(
@@ -126,8 +118,7 @@ rule project_embeddings:
     # threads, so that a seed's embedding does not depend on the cores of the machine.
     threads: 1
     resources:
-        **growing_memory(projection_model_mb),
-        runtime=projection_runtime,
+        **job_resources(lambda wildcards: method(wildcards.method).resources),
     params:
         script=SCRIPTS / "project.py",
         batch=batch_args,
@@ -161,8 +152,7 @@ rule plot_projections:
         f"{ENVS}/plot.yaml"
     threads: 1
     resources:
-        **memory(2000, per_input_mb=5),
-        runtime=runtime(10, per_input_mb=0.05),
+        **rule_resources("plot_projections"),
     params:
         script=SCRIPTS / "plot_projections.py",
         embeddings=lambda wc: " ".join(
@@ -200,8 +190,7 @@ rule compute_stability_metrics:
         f"{ENVS}/plot.yaml"
     threads: 1
     resources:
-        **memory(4000, per_input_mb=5),
-        runtime=runtime(30, per_input_mb=0.05),
+        **rule_resources("compute_stability_metrics"),
     params:
         script=SCRIPTS / "compute_stability_metrics.py",
         embeddings=" ".join(all_batch_dirs()),

@@ -17,8 +17,7 @@ rule render_stability_table:
         f"{ENVS}/plot.yaml"
     threads: 1
     resources:
-        **memory(2000),
-        runtime=10,
+        **rule_resources("render_stability_table"),
     params:
         script=SCRIPTS / "render_stability_table.py",
     shell:
@@ -41,8 +40,7 @@ rule merge_pdf:
         f"{ENVS}/plot.yaml"
     threads: 1
     resources:
-        **memory(2000),
-        runtime=10,
+        **rule_resources("merge_pdf"),
     params:
         script=SCRIPTS / "merge_pdf.py",
         seeds=" ".join(str(SEEDS[i]) for i in ITERATIONS),
@@ -82,8 +80,7 @@ rule write_run_crate:
         f"{ENVS}/plot.yaml"
     threads: 1
     resources:
-        **memory(1000),
-        runtime=10,
+        **rule_resources("write_run_crate"),
     params:
         script=SCRIPTS / "write_run_crate.py",
         config=lambda wc: shlex.quote(json.dumps(config, sort_keys=True)),
@@ -114,8 +111,7 @@ rule write_notebook:
         f"{ENVS}/plot.yaml"
     threads: 1
     resources:
-        **memory(1000),
-        runtime=10,
+        **rule_resources("write_notebook"),
     params:
         script=SCRIPTS / "write_notebook.py",
         table=source_table(),
@@ -154,8 +150,7 @@ rule collect_report_plots:
         f"{ENVS}/plot.yaml"
     threads: 1
     resources:
-        **memory(500),
-        runtime=5,
+        **rule_resources("collect_report_plots"),
     params:
         script=SCRIPTS / "collect_report_plots.py",
     shell:

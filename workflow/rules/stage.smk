@@ -13,8 +13,7 @@ rule stage_in_table:
         f"{ENVS}/stage.yaml"
     threads: 1
     resources:
-        **memory(1000),
-        runtime=30,
+        **rule_resources("stage_in_table"),
     params:
         script=SCRIPTS / "stage_in_table.py",
         url=shlex.quote(SOURCE_URL or ""),
@@ -39,8 +38,7 @@ checkpoint list_stored_plots:
         f"{ENVS}/stage.yaml"
     threads: 1
     resources:
-        **memory(1000),
-        runtime=10,
+        **rule_resources("list_stored_plots"),
     params:
         script=SCRIPTS / "list_stored_plots.py",
         storage=storage_args(),
@@ -67,8 +65,7 @@ rule upload_plot:
         f"{ENVS}/stage.yaml"
     threads: 1
     resources:
-        **memory(1000),
-        runtime=10,
+        **rule_resources("upload_plot"),
     params:
         script=SCRIPTS / "upload_plot.py",
         storage=storage_args(),
@@ -94,8 +91,7 @@ rule download_plot:
         f"{ENVS}/stage.yaml"
     threads: 1
     resources:
-        **memory(1000),
-        runtime=10,
+        **rule_resources("download_plot"),
     params:
         script=SCRIPTS / "download_plot.py",
         storage=storage_args(),
@@ -120,8 +116,7 @@ checkpoint list_stored_stability:
         f"{ENVS}/stage.yaml"
     threads: 1
     resources:
-        **memory(1000),
-        runtime=10,
+        **rule_resources("list_stored_stability"),
     params:
         script=SCRIPTS / "list_stored_stability.py",
         storage=storage_args(),
@@ -145,8 +140,7 @@ rule download_stability_metrics:
         f"{ENVS}/stage.yaml"
     threads: 1
     resources:
-        **memory(1000),
-        runtime=10,
+        **rule_resources("download_stability_metrics"),
     params:
         script=SCRIPTS / "download_stability_metrics.py",
         storage=storage_args(),
@@ -176,8 +170,7 @@ rule upload_report_file:
         f"{ENVS}/stage.yaml"
     threads: 1
     resources:
-        **memory(1000),
-        runtime=10,
+        **rule_resources("upload_report_file"),
     params:
         script=SCRIPTS / "upload_report_file.py",
         storage=storage_args(),

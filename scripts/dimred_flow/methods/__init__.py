@@ -14,9 +14,15 @@ from __future__ import annotations
 import importlib
 import pkgutil
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
+from dimred_flow.costs import Cost, SeedTiming
 from dimred_flow.errors import UserError
+
+# A projection job's memory and time limit: a base, and how much each MB of its input adds (about
+# twice the slope measured at 1,000,000 rows; benchmarks/results_archive.json).
+PROJECTION_COST = Cost(4000, 60, mem_per_input_mb=12, minutes_per_input_mb=0.1, retried_for_memory=True)
+PROJECTION_TIMING = SeedTiming(start=2.0, fit_per_krow=0.4)
 
 # Nearest fitted rows a row above fit_rows is placed from, unless a method reads more.
 PLACEMENT_NEIGHBOURS = 15
@@ -48,9 +54,10 @@ class Method:
     prepare: Callable | None = None
     # The label as it depends on the settings (e.g. which t-SNE implementation).
     title: Callable[[dict], str] | None = None
-    # Memory and time of a projection job: a base, and how much each MB of its input adds
-    # (about twice the slope measured at 1,000,000 rows; benchmarks/results_archive.json).
-    resources: dict = field(default_factory=lambda: {"mem_mb": 4000, "mem_per_mb": 12, "minutes": 60, "minutes_per_mb": 0.1})
+    # Memory and time limit of a projection job (dimred_flow/costs.py).
+    resources: Cost = PROJECTION_COST
+    # Expected seconds of its jobs, fitted to benchmarks/results_methods*.json.
+    timing: SeedTiming = PROJECTION_TIMING
     # Scheduling order among the projection jobs (larger first).
     priority: float = 0
     # Whether a rerun with the same settings, seed, inputs and numeric environment gives the same bytes
