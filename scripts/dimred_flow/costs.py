@@ -48,8 +48,9 @@ class Cost:
         return self.seconds + self.seconds_per_krow * rows / 1000
 
     @property
-    def retries(self) -> int:
-        return RETRIES_FOR_MEMORY if self.retried_for_memory else 0
+    def fixed(self) -> bool:
+        """Whether the job asks for the same memory and time whatever its input and attempt."""
+        return not (self.mem_per_input_mb or self.minutes_per_input_mb or self.retried_for_memory)
 
 
 @dataclass(frozen=True)

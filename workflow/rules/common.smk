@@ -21,11 +21,12 @@ from dimred_flow.config import (  # noqa: E402
 )
 from dimred_flow.chunks import chunk_conditions  # noqa: E402
 from dimred_flow.clock import utc_now  # noqa: E402
-from dimred_flow.costs import (
+from dimred_flow.costs import (  # noqa: E402
     RETRIES_FOR_MEMORY,
     RULE_COSTS,
+    Cost,
     tap_fetch_cost,
-)  # noqa: E402
+)
 from dimred_flow.derivation import digest, short  # noqa: E402
 from dimred_flow.plan import (  # noqa: E402
     chosen,
@@ -134,11 +135,20 @@ wildcard_constraints:
 MEMORY_SCALE = config["resources"]["memory_scale"]
 
 
-def job_resources(cost_of):
+def job_resources(cost):
     """mem_mb (for the local scheduler and Slurm), the pod limit REANA applies (its own default is
-    smaller than some jobs need) and runtime in minutes, from `cost_of(wildcards)`, grown with the
-    job's input: a job on a million-row table asks for what it needs.
+    smaller than some jobs need) and runtime in minutes, from a Cost or a function of the wildcards
+    giving one, grown with the job's input: a job on a million-row table asks for what it needs.
+    A fixed Cost gives plain numbers: Snakemake 7 (REANA) cannot read a runtime whose input is not
+    there yet.
     """
+    if isinstance(cost, Cost) and cost.fixed:
+        return {
+            "mem_mb": cost.mem_mb,
+            "kubernetes_memory_limit": f"{cost.mem_mb}Mi",
+            "runtime": cost.minutes,
+        }
+    cost_of = cost if callable(cost) else lambda wildcards: cost
 
     def mem_mb(wildcards, input, attempt=1):
         return cost_of(wildcards).memory_mb(input.size_mb, MEMORY_SCALE, attempt)
@@ -157,8 +167,8 @@ def job_resources(cost_of):
 
 
 def rule_resources(rule):
-    """job_resources of a rule whose Cost is RULE_COSTS[rule]."""
-    return job_resources(lambda wildcards: RULE_COSTS[rule])
+    """job_resources of RULE_COSTS[rule]."""
+    return job_resources(RULE_COSTS[rule])
 
 
 def storage_args():

@@ -11,6 +11,8 @@ checkpoint plan_run:
         text=PLAN_TEXT,
     log:
         f"logs/plan_run/{short(PLAN.run)}.log",
+    # On the submitting node: it is quick, and its lines belong on the user's terminal.
+    localrule: True
     conda:
         f"{ENVS}/reduce.yaml"
     threads: 1
