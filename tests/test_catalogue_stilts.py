@@ -8,11 +8,12 @@ tests are skipped, except under CI=true, where they fail: CI must never skip the
 
 from __future__ import annotations
 
+import csv
+import io
 import os
 import re
 import shutil
 import subprocess
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -53,16 +54,22 @@ def run_stilts(stilts: str, *arguments: str) -> str:
 
 
 @pytest.mark.parametrize("name", CATALOGUE_FILES)
-def test_stilts_reads_every_row_and_column(reference_run, stilts, name):
-    counted = run_stilts(stilts, "tpipe", f"in={reference_run.workdir / name}", "omode=count")
+def test_stilts_reads_every_row_and_column_with_units_ucds_and_the_run(reference_run, stilts, name):
+    path = reference_run.workdir / name
+    counted = run_stilts(stilts, "tpipe", f"in={path}", "omode=count")
     assert re.search(rf"columns:\s*{len(COLUMNS)}\s+rows:\s*{ROWS}\b", counted), counted
-    meta = run_stilts(stilts, "tpipe", f"in={reference_run.workdir / name}", "omode=meta")
-    for column in COLUMNS:
-        assert re.search(rf"^\s*\d+\s+{column}\s", meta, re.M), (column, meta)
-    assert re.search(r"^\s*\d+\s+source_id\s.*meta\.id;meta\.main", meta, re.M), meta
-    assert re.search(r"^\s*\d+\s+dec\s.*pos\.eq\.dec;meta\.main", meta, re.M), meta
-    assert re.search(r"^\s*\d+\s+umap_2_y\s+float\b.*UMAP.* y of iteration 2 \(seed \d+\)", meta, re.M), meta
-    assert re.search(r"RUN\s.*\b[0-9a-f]{64}\b", meta), meta
+    # One row per column, as STILTS understood it.
+    described = run_stilts(stilts, "tpipe", f"in={path}", "cmd=meta", "ofmt=csv")
+    columns = {row["Name"]: row for row in csv.DictReader(io.StringIO(described))}
+    assert list(columns) == COLUMNS
+    assert columns["source_id"]["UCD"] == "meta.id;meta.main" and columns["source_id"]["Class"] == "Long"
+    assert (columns["ra"]["UCD"], columns["dec"]["UCD"]) == ("pos.eq.ra;meta.main", "pos.eq.dec;meta.main")
+    assert (columns["xgal"]["Units"], columns["abs_g"]["Units"]) == ("kpc", "mag")
+    assert columns["umap_2_y"]["Class"] == "Float"
+    assert re.fullmatch(r"UMAP y of iteration 2 \(seed \d+\)", columns["umap_2_y"]["Description"])
+    parameters = run_stilts(stilts, "tpipe", f"in={path}", "omode=meta")
+    assert re.search(r"^RUN:\s+[0-9a-f]{64}$", parameters, re.M), parameters
+    assert re.search(r"^SEED2:\s+\d+$", parameters, re.M) and re.search(r"^METHOD3:\s+tsne$", parameters, re.M)
 
 
 @pytest.mark.parametrize("name", CATALOGUE_FILES)
