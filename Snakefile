@@ -34,15 +34,16 @@ container: CONTAINER
 include: "workflow/rules/plan.smk"
 include: "workflow/rules/fetch.smk"
 include: "workflow/rules/project.smk"
+include: "workflow/rules/explore.smk"
 include: "workflow/rules/stage.smk"
 include: "workflow/rules/report.smk"
 
 
 # The targets: everything (the default), and the seed's two stages, which can run on two machines.
 rule all:
-    """Everything: projections, plots in storage, merged PDF, crate, notebook (the default target)."""
+    """Everything: projections, plots in storage, merged PDF, crate, notebook, catalogue (the default target)."""
     input:
-        final_outputs(),
+        final_outputs,
 
 
 # The seed's first stage: compute the plots and metrics that storage lacks and upload them.

@@ -8,16 +8,9 @@ from pathlib import Path
 from dimred_flow.checksums import file_sha256
 from dimred_flow.cli import key_value, read_json, run, setup_logging, write_json
 from dimred_flow.derivation import check_derivation, read_batch_fingerprints, read_carried
-from dimred_flow.embeddings import embedding_name, load_embedding
+from dimred_flow.embeddings import find_batch, load_embedding
 from dimred_flow.features import load_features
 from dimred_flow.metrics import FeatureNeighbourhoods, method_stability
-
-
-def find_batch(directories: list[Path], iteration: int) -> Path:
-    for directory in directories:
-        if (directory / embedding_name(iteration)).exists():
-            return directory
-    raise FileNotFoundError(f"no {embedding_name(iteration)} in {', '.join(map(str, directories))}")
 
 
 def main() -> None:

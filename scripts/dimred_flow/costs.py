@@ -104,6 +104,10 @@ RULE_COSTS: dict[str, Cost] = {
     "write_run_crate": Cost(1000, 10, seconds=0.5),
     "write_notebook": Cost(1000, 10, seconds=0.2),
     "collect_report_plots": Cost(500, 5, seconds=0.2),
+    # Holds the table, the features and every embedding at once.
+    "write_embedding_catalogue": Cost(
+        2000, 10, mem_per_input_mb=5, minutes_per_input_mb=0.05, seconds=1.0, seconds_per_krow=0.01
+    ),
 }
 
 

@@ -74,6 +74,8 @@ FORMATS = {
     ".png": "image/png",
     ".pdf": "application/pdf",
     ".csv": "text/csv",
+    ".fits": "application/fits",
+    ".vot": "application/x-votable+xml",
 }
 
 

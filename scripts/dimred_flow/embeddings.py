@@ -28,6 +28,14 @@ def load_embedding(directory: Path, iteration: int) -> np.ndarray:
     return np.load(Path(directory) / embedding_name(iteration))
 
 
+def find_batch(directories: list[Path], iteration: int) -> Path:
+    """The one of a method's batch directories that holds `iteration`'s embedding."""
+    for directory in directories:
+        if (Path(directory) / embedding_name(iteration)).exists():
+            return Path(directory)
+    raise FileNotFoundError(f"no {embedding_name(iteration)} in {', '.join(map(str, directories))}")
+
+
 def embedding_environment(directory: Path, iteration: int) -> dict | None:
     """The numeric environment that made an iteration's embedding: its batch's, or, for one a batch reused
     from an earlier batch, the environment recorded there."""

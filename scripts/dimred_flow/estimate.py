@@ -157,6 +157,13 @@ def estimate_run(config: dict, rows: int | None, rows_known: str, source_bytes: 
     else:
         cost = RULE_COSTS["compute_stability_metrics"]
         estimate.add("compute_stability_metrics", "plots", cost, estimate.features_bytes, cost.expected_seconds(rows))
+        # Written where every embedding is computed, as the metrics are (common.smk, embedding_catalogue).
+        embeddings_bytes = len(iterations) * len(config["projections"]) * rows * EMBEDDING_BYTES_PER_ROW
+        cost = RULE_COSTS["write_embedding_catalogue"]
+        estimate.add("write_embedding_catalogue", "report", cost, estimate.features_bytes + embeddings_bytes,
+                     cost.expected_seconds(rows))
+        # FITS and VOTable (binary): identifier, position, label and features at 8 bytes, coordinates at 4.
+        estimate.disk_bytes += 2 * (rows * 8 * (len(config["features"]) + 4) + embeddings_bytes)
     pdf_bytes = PDF_BYTES_PER_PLOT_BYTE * plot_size * len(iterations) + SMALL_FILE_BYTES
     for rule in ("render_stability_table", "merge_pdf", "write_run_crate", "write_notebook", "collect_report_plots"):
         estimate.add(rule, "report", RULE_COSTS[rule], 0, RULE_COSTS[rule].seconds)

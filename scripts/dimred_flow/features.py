@@ -24,6 +24,9 @@ DERIVATIONS = {
     "absolute_g_magnitude": ("phot_g_mean_mag", "parallax"),
 }
 
+# The column that names a star (Gaia's), where the table has it.
+IDENTIFIER_COLUMN = "source_id"
+
 # Below this many rows no projection or neighbour score says anything, whatever the neighbour counts.
 MIN_ROWS = 10
 
@@ -158,6 +161,29 @@ def load_features(path) -> PreparedFeatures:
         )
 
 
+def feature_columns(table: Table, features: list[str]) -> np.ndarray:
+    """The raw values of `features` (after derive_features), one column each, NULLs as NaN."""
+    return np.column_stack(
+        [_as_float(table, name, f"remove {name} from features in the config") for name in features]
+    )
+
+
+def kept_rows(matrix: np.ndarray, max_rows: int | None) -> np.ndarray:
+    """The table rows prepare_features keeps, in order: those with every feature, evenly subsampled to
+    `max_rows`. The embedding catalogue finds its rows' raw values again with it."""
+    kept = np.flatnonzero(np.all(np.isfinite(matrix), axis=1))
+    if max_rows is not None and kept.size > max_rows:
+        kept = kept[subsample(kept.size, max_rows)]
+    return kept
+
+
+def row_identifiers(table: Table, kept: np.ndarray) -> np.ndarray:
+    """Each kept row's name: its IDENTIFIER_COLUMN where the table has one, else its index in the table."""
+    if IDENTIFIER_COLUMN in table.colnames:
+        return np.asarray(table[IDENTIFIER_COLUMN])[kept].astype(np.int64)
+    return kept.astype(np.int64)
+
+
 def _require_distinct_rows(matrix: np.ndarray, features: list[str], needed: RowsNeeded, subsampled: bool) -> None:
     """Identical rows are one point to every method: too few distinct ones leave the neighbourhoods
     to ties, and trustworthiness scores near 1 that mean nothing."""
@@ -202,9 +228,7 @@ def prepare_features(
     _require(table, features, "the configured features")
     _require(table, [colour_name], "label_column" if label_column else "color_by")
 
-    matrix = np.column_stack(
-        [_as_float(table, name, f"remove {name} from features in the config") for name in features]
-    )
+    matrix = feature_columns(table, features)
     complete = np.all(np.isfinite(matrix), axis=1)
     all_missing = [name for name, column in zip(features, matrix.T) if not np.isfinite(column).any()]
     if all_missing:
@@ -212,18 +236,17 @@ def prepare_features(
             f"Feature column(s) {', '.join(all_missing)} hold no values (all NULL or NaN): "
             "remove them from features or fix the query."
         )
-    kept = np.flatnonzero(complete)
-    if kept.size < needed.count:
+    complete_count = int(complete.sum())
+    if complete_count < needed.count:
         missing_counts = (~np.isfinite(matrix)).sum(axis=0)
         most_missing = int(np.argmax(missing_counts))
         raise FeatureError(
-            f"Only {kept.size} of {len(table)} rows have every feature ({', '.join(features)}); at least "
+            f"Only {complete_count} of {len(table)} rows have every feature ({', '.join(features)}); at least "
             f"{needed.count} are needed ({needed.reason}). Choose features with fewer missing values "
             f"({features[most_missing]} is missing in {missing_counts[most_missing]} rows)."
         )
-    subsampled = max_rows is not None and kept.size > max_rows
-    if subsampled:
-        kept = kept[subsample(kept.size, max_rows)]
+    kept = kept_rows(matrix, max_rows)
+    subsampled = kept.size < complete_count
     matrix = matrix[kept]
     _require_distinct_rows(matrix, features, needed, subsampled)
     means, stds = matrix.mean(axis=0), matrix.std(axis=0)
@@ -235,14 +258,10 @@ def prepare_features(
         colour_values = np.array([str(v) for v in np.asarray(colour)[kept]])
     else:
         colour_values = _as_float(table, colour_name, "choose another color_by in the config")[kept]
-    row_ids = (
-        np.asarray(table["source_id"])[kept].astype(np.int64)
-        if "source_id" in table.colnames
-        else kept.astype(np.int64)
-    )
+    row_ids = row_identifiers(table, kept)
     summary = {
         "rows_in": len(table),
-        "rows_dropped_incomplete": int(len(table) - complete.sum()),
+        "rows_dropped_incomplete": len(table) - complete_count,
         "rows_kept": int(kept.size),
         "subsampled_to": max_rows if subsampled else None,
         "features": features,

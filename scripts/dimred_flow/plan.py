@@ -101,6 +101,18 @@ def stability_settings(config: dict, seeds: dict[int, int]) -> dict:
     }
 
 
+def catalogue_settings(config: dict, seeds: dict[int, int], run: str) -> dict:
+    """write_embedding_catalogue: how prepare_features chose the rows, and what the catalogue records of the run."""
+    selection = features_settings(config)
+    return {
+        "derive": selection["derive"],
+        "max_rows": selection["max_rows"],
+        "run": run,
+        "seeds": {str(i): seed for i, seed in seeds.items()},
+        "methods": [[name, method(name).label_for(settings), settings] for name, settings in chosen(config).items()],
+    }
+
+
 @dataclass(frozen=True)
 class Plan:
     """Every fingerprint of a run, derived from its config before anything runs."""

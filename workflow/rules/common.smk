@@ -29,6 +29,7 @@ from dimred_flow.costs import (  # noqa: E402
 )
 from dimred_flow.derivation import digest, short  # noqa: E402
 from dimred_flow.plan import (  # noqa: E402
+    catalogue_settings,
     chosen,
     features_settings,
     graph_settings,
@@ -370,6 +371,21 @@ def local_data(wildcards=None):
     ]
 
 
+EMBEDDING_CATALOGUE = {
+    "fits": "results/embedding_catalogue.fits",
+    "votable": "results/embedding_catalogue.vot",
+}
+
+
+def embedding_catalogue(wildcards=None):
+    """The catalogue's files, where this run computes every iteration's embeddings: it does for the
+    stability metrics, and a run that reuses stored metrics computes none just for a catalogue
+    (`snakemake results/embedding_catalogue.fits` asks for one there).
+    """
+    wait_for_plan()
+    return [] if stored_stability() else list(EMBEDDING_CATALOGUE.values())
+
+
 def executor_name():
     """The executor jobs run on, for the provenance; known once the run has started."""
     plugin = getattr(workflow, "executor_plugin", None)  # Snakemake 8+
@@ -443,18 +459,26 @@ def run_crate_outputs(wildcards, input):
         (input.stability, "seed-stability metrics"),
     ]
     described += [(path, "prepared data") for path in input.data]
+    described += [
+        (
+            path,
+            f"embedding catalogue ({kind}): each star's features and {', '.join(PANEL_LABELS)} coordinates",
+        )
+        for kind, path in zip(("FITS", "VOTable"), input.catalogue)
+    ]
     return " ".join(
         f"--output {shlex.quote(path)} {shlex.quote(text)}" for path, text in described
     )
 
 
-def final_outputs():
+def final_outputs(wildcards):
     return [
         "results/merged_plots.pdf",
         f"{STAGING}/uploaded/ro-crate-metadata.json",
         f"{STAGING}/uploaded/merged_plots.pdf",
         f"results/{USER_FOLDER}/explore.ipynb",
         "results/report/plots",
+        *embedding_catalogue(),
     ]
 
 

@@ -1,0 +1,231 @@
+"""The embedding catalogue: one row per star a run projected, with its identifier, position, label or
+colour, raw feature values and every method's coordinates of every iteration, as FITS and VOTable for
+TOPCAT and the other VO tools.
+
+Units, UCDs and descriptions are written where those tools read them: in FITS as TUNITn, TUCDn and
+TCOMMn (the STIL convention TOPCAT follows), in VOTable as FIELD attributes; the run's fingerprint,
+seeds and methods as FITS header keywords and VOTable PARAMs of the same names.
+"""
+
+from __future__ import annotations
+
+import json
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from astropy.table import Column, Table
+
+from dimred_flow.atomic import replaced_atomically
+from dimred_flow.errors import UserError
+from dimred_flow.features import (
+    IDENTIFIER_COLUMN,
+    PreparedFeatures,
+    derive_features,
+    feature_columns,
+    kept_rows,
+    row_identifiers,
+)
+
+# What a column the catalogue copies means, where the source table does not say.
+KNOWN_UCDS = {
+    IDENTIFIER_COLUMN: "meta.id;meta.main",
+    "ra": "pos.eq.ra;meta.main",
+    "dec": "pos.eq.dec;meta.main",
+}
+# Copied from the table where it has them: they let TOPCAT plot the stars on the sky and match them
+# with other catalogues.
+POSITION_COLUMNS = ("ra", "dec")
+# Named when the table has no IDENTIFIER_COLUMN: counted from 1, as TOPCAT's $index counts rows.
+ROW_NUMBER_COLUMN = "source_row"
+# A FITS binary table holds at most 999 columns (TFIELDS).
+FITS_MAX_COLUMNS = 999
+
+
+class CatalogueError(UserError, ValueError):
+    """Inputs that do not make one catalogue (a table, features or embeddings of different runs)."""
+
+
+@dataclass(frozen=True)
+class ProjectedMethod:
+    name: str
+    label: str
+    settings: dict
+
+
+@dataclass(frozen=True)
+class RunDescription:
+    """What the catalogue's metadata says about the run that made it."""
+
+    fingerprint: str
+    seeds: dict[int, int]
+    methods: list[ProjectedMethod]
+    version: str
+
+
+@dataclass(frozen=True)
+class Selection:
+    """How prepare_features chose the rows (its settings): the catalogue finds the same rows again."""
+
+    derive: list[str]
+    max_rows: int | None
+
+
+def embedding_column(method: str, iteration: int, axis: str) -> str:
+    return f"{method}_{iteration}_{axis}"
+
+
+def _copied(table: Table, name: str, kept: np.ndarray) -> Column:
+    """Column `name` of the kept rows, with its unit and description; its UCD, or the one KNOWN_UCDS gives."""
+    column = table[name][kept]
+    column.meta = {"ucd": (table[name].meta or {}).get("ucd") or KNOWN_UCDS.get(name)}
+    return column
+
+
+def catalogue_table(
+    source: Table,
+    features: PreparedFeatures,
+    selection: Selection,
+    embeddings: dict[str, dict[int, np.ndarray]],
+    run: RunDescription,
+) -> Table:
+    """The catalogue of `features` (prepared from `source` with `selection`) and its `embeddings`, by
+    method and iteration, each (rows, 2). Raw feature values come from the table, derived ones derived
+    again: the prepared matrix may be standardised."""
+    table = derive_features(source, selection.derive)
+    raw = feature_columns(table, features.feature_names)
+    kept = kept_rows(raw, selection.max_rows)
+    if not np.array_equal(row_identifiers(table, kept), features.row_ids):
+        raise CatalogueError(
+            f"The features ({len(features.row_ids)} rows) were not prepared from this table with these settings "
+            f"({len(kept)} rows selected): rerun prepare_features, then the catalogue."
+        )
+    catalogue = Table()
+    if IDENTIFIER_COLUMN in table.colnames:
+        catalogue[IDENTIFIER_COLUMN] = _copied(table, IDENTIFIER_COLUMN, kept)
+    else:
+        catalogue[ROW_NUMBER_COLUMN] = Column(
+            kept + 1,
+            description="row number in the source table, counted from 1 (TOPCAT's $index)",
+            meta={"ucd": "meta.id;meta.main"},
+        )
+    shown = [
+        name
+        for name in (*POSITION_COLUMNS, features.colour_name)
+        if name in table.colnames and name not in features.feature_names
+    ]
+    for name in shown:
+        catalogue[name] = _copied(table, name, kept)
+    for index, name in enumerate(features.feature_names):
+        column = table[name]
+        catalogue[name] = Column(
+            raw[kept, index],
+            unit=column.unit,
+            description=column.description or "input feature of the projections",
+            meta={"ucd": (column.meta or {}).get("ucd") or KNOWN_UCDS.get(name)},
+        )
+    for projected in run.methods:
+        for iteration, seed in sorted(run.seeds.items()):
+            embedding = embeddings[projected.name][iteration]
+            if embedding.shape != (len(kept), 2):
+                raise CatalogueError(
+                    f"The {projected.name} embedding of iteration {iteration} has shape {embedding.shape}, "
+                    f"not ({len(kept)}, 2) as the features: rerun the projections of this run."
+                )
+            for axis, values in zip("xy", embedding.T):
+                catalogue[embedding_column(projected.name, iteration, axis)] = Column(
+                    values.astype(np.float32),
+                    description=f"{projected.label} {axis} of iteration {iteration} (seed {seed})",
+                )
+    catalogue.meta["parameters"] = run_parameters(run)
+    return catalogue
+
+
+@dataclass(frozen=True)
+class Parameter:
+    """A table-level value: a FITS header keyword (8 characters at most) and a VOTable PARAM."""
+
+    name: str
+    value: str | int
+    description: str
+
+
+def run_parameters(run: RunDescription) -> list[Parameter]:
+    parameters = [
+        Parameter("RUN", run.fingerprint, "fingerprint of the run; its PDF and crate are stored under runs/<RUN>/"),
+        Parameter("VERSION", run.version, "dimred-flow version that wrote this catalogue"),
+        Parameter("NITER", len(run.seeds), "iterations, each with its own seed"),
+    ]
+    parameters += [Parameter(f"SEED{i}", seed, f"seed of iteration {i}") for i, seed in sorted(run.seeds.items())]
+    for number, projected in enumerate(run.methods, start=1):
+        parameters += [
+            Parameter(f"METHOD{number}", projected.name, f"method {number}, columns {projected.name}_<iteration>_x, _y"),
+            Parameter(f"MLABEL{number}", projected.label, f"label of method {number}"),
+            Parameter(
+                f"MSETS{number}", json.dumps(projected.settings, sort_keys=True), f"settings of method {number} (JSON)"
+            ),
+        ]
+    return parameters
+
+
+def _fits_card(parameter: Parameter):
+    """The parameter as a header card, with its description where the 80-character card has room (the
+    VOTable always has it); a long value goes on CONTINUE cards."""
+    from astropy.io import fits
+    from astropy.io.fits.verify import VerifyWarning
+
+    card = fits.Card(parameter.name, parameter.value, parameter.description)
+    with warnings.catch_warnings():
+        # astropy formats a card when it is first shown, and only warns where it cuts the description.
+        warnings.simplefilter("error", VerifyWarning)
+        try:
+            str(card)
+        except VerifyWarning:
+            return fits.Card(parameter.name, parameter.value)
+    return card
+
+
+def write_fits(catalogue: Table, path: str | Path) -> None:
+    from astropy.io import fits
+
+    if len(catalogue.columns) > FITS_MAX_COLUMNS:
+        raise CatalogueError(
+            f"The catalogue has {len(catalogue.columns)} columns, more than the {FITS_MAX_COLUMNS} a FITS table "
+            "can hold: lower n_test or choose fewer methods (projections) for a catalogue."
+        )
+    plain = Table(catalogue, copy=False)
+    plain.meta = {}
+    hdu = fits.table_to_hdu(plain)
+    hdu.name = "EMBEDDINGS"
+    for number, column in enumerate(catalogue.columns.values(), start=1):
+        if column.description:
+            hdu.header[f"TCOMM{number}"] = column.description
+        if column.meta.get("ucd"):
+            hdu.header[f"TUCD{number}"] = column.meta["ucd"]
+    for parameter in catalogue.meta["parameters"]:
+        hdu.header.append(_fits_card(parameter))
+    with replaced_atomically(path) as partial:
+        fits.HDUList([fits.PrimaryHDU(), hdu]).writeto(partial)
+
+
+def write_votable(catalogue: Table, path: str | Path) -> None:
+    from astropy.io.votable import from_table
+    from astropy.io.votable.tree import Param
+
+    plain = Table(catalogue, copy=False)
+    plain.meta = {}
+    votable = from_table(plain)
+    element = votable.get_first_table()
+    element.name = "embeddings"
+    for parameter in catalogue.meta["parameters"]:
+        if isinstance(parameter.value, int):
+            datatype, arraysize = "long", None
+        else:
+            datatype, arraysize = "char", "*"
+        param = Param(votable, name=parameter.name, value=parameter.value, datatype=datatype, arraysize=arraysize)
+        param.description = parameter.description
+        element.params.append(param)
+    with replaced_atomically(path) as partial:
+        # Binary: the coordinates keep every bit, and a million rows stay a file of their size, not of their text.
+        votable.to_xml(str(partial), tabledata_format="binary2")
