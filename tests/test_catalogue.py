@@ -193,3 +193,19 @@ def test_the_votable_holds_columns_units_ucds_and_the_run(made, tmp_path):
     assert len(read) == len(catalogue)
     np.testing.assert_array_equal(read["Cluster"], catalogue["Cluster"])
     np.testing.assert_array_equal(read["beta_2_x"], catalogue["beta_2_x"])
+
+
+def test_above_the_fits_column_limit_each_method_becomes_two_vector_columns(tmp_path):
+    """FITS holds 999 columns: 250 iterations of two methods fold into alpha_x[250], ... (VOTable keeps them)."""
+    table = source_table()
+    features = prepared_features(table, tmp_path)
+    many = RunDescription(RUN.fingerprint, {i: i for i in range(1, 251)}, RUN.methods, RUN.version)
+    rows = len(features.row_ids)
+    embeddings = {m.name: {i: np.full((rows, 2), i, dtype=np.float32) for i in many.seeds} for m in many.methods}
+    catalogue = catalogue_table(table, features, Selection(DERIVE, None), embeddings, many)
+    write_fits(catalogue, tmp_path / "many.fits")
+    written = Table.read(tmp_path / "many.fits")
+    assert written["alpha_x"].shape == (rows, 250) and "alpha_1_x" not in written.colnames
+    assert written["beta_y"][0, 249] == 250
+    write_votable(catalogue, tmp_path / "many.vot")
+    assert "beta_250_y" in Table.read(tmp_path / "many.vot").colnames

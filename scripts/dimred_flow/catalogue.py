@@ -125,6 +125,7 @@ def catalogue_table(
             description=column.description or "input feature of the projections",
             meta={"ucd": (column.meta or {}).get("ucd") or KNOWN_UCDS.get(name)},
         )
+    catalogue.meta["embeddings"] = {projected.name: sorted(run.seeds) for projected in run.methods}
     for projected in run.methods:
         for iteration, seed in sorted(run.seeds.items()):
             embedding = embeddings[projected.name][iteration]
@@ -186,14 +187,34 @@ def _fits_card(parameter: Parameter):
     return card
 
 
+def folded(catalogue: Table) -> Table:
+    """The catalogue with each method's coordinates as two vector columns, `<method>_x` and `<method>_y`,
+    whose element i - 1 is iteration i: what FITS can hold above its column limit (TOPCAT reads
+    `umap_x[0]`); the VOTable keeps a column per iteration."""
+    embedding_columns = {
+        embedding_column(name, iteration, axis)
+        for name, iterations in catalogue.meta["embeddings"].items()
+        for iteration in iterations
+        for axis in "xy"
+    }
+    result = Table([column for name, column in catalogue.columns.items() if name not in embedding_columns], copy=False)
+    for name, iterations in catalogue.meta["embeddings"].items():
+        for axis in "xy":
+            first = catalogue[embedding_column(name, iterations[0], axis)]
+            result[f"{name}_{axis}"] = Column(
+                np.stack([catalogue[embedding_column(name, i, axis)] for i in iterations], axis=1),
+                description=f"{first.description.split(' of iteration')[0]} of iterations "
+                f"{iterations[0]}-{iterations[-1]}, element i-1 being iteration i",
+            )
+    result.meta = catalogue.meta
+    return result
+
+
 def write_fits(catalogue: Table, path: str | Path) -> None:
     from astropy.io import fits
 
     if len(catalogue.columns) > FITS_MAX_COLUMNS:
-        raise CatalogueError(
-            f"The catalogue has {len(catalogue.columns)} columns, more than the {FITS_MAX_COLUMNS} a FITS table "
-            "can hold: lower n_test or choose fewer methods (projections) for a catalogue."
-        )
+        catalogue = folded(catalogue)
     plain = Table(catalogue, copy=False)
     plain.meta = {}
     hdu = fits.table_to_hdu(plain)
