@@ -52,6 +52,7 @@ rule make_projections:
     input:
         plots=staged_plots,
         stability=staged_stability,
+        catalogue=staged_catalogue,
     localrule: True
 
 
@@ -63,6 +64,7 @@ rule combine_plots:
         pdf="results/merged_plots.pdf",
         crate=f"{STAGING}/uploaded/ro-crate-metadata.json",
         staged_pdf=f"{STAGING}/uploaded/merged_plots.pdf",
+        catalogue=list(EMBEDDING_CATALOGUE.values()),
     localrule: True
 
 

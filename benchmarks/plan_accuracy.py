@@ -25,7 +25,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "scripts"))
 
 from dimred_flow.config import validate_config  # noqa: E402
-from dimred_flow.estimate import TAP_TABLE_BYTES_PER_ROW, estimate_run  # noqa: E402
+from dimred_flow.estimate import TAP_TABLE_BYTES_PER_ROW, Stored, estimate_run  # noqa: E402
 
 
 def benchmark_config(settings: dict) -> dict:
@@ -49,7 +49,7 @@ def rule_of(label: str) -> str:
 def compare(settings: dict, result: dict) -> dict:
     config = benchmark_config(settings)
     rows = int(result["n"])
-    estimate = estimate_run(config, rows, "benchmark table", rows * TAP_TABLE_BYTES_PER_ROW, set(), False)
+    estimate = estimate_run(config, rows, "benchmark table", rows * TAP_TABLE_BYTES_PER_ROW, Stored())
     summary = estimate.as_dict(settings["cores"])
     measured = result["workflow"]
     planned_seconds: dict[str, float] = defaultdict(float)

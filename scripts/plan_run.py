@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 from dimred_flow.cli import read_json, run, setup_logging, write_json
-from dimred_flow.estimate import capped_rows, check_quota, describe, estimate_run, tap_row_bound
+from dimred_flow.estimate import Stored, capped_rows, check_quota, describe, estimate_run, tap_row_bound
 from dimred_flow.tables import count_rows
 
 
@@ -17,6 +17,7 @@ def main() -> None:
     parser.add_argument("--run", required=True, help="the run's fingerprint")
     parser.add_argument("--inventory", required=True, type=Path, help="the plots storage holds (list_stored_plots)")
     parser.add_argument("--stability-inventory", required=True, type=Path, help="list_stored_stability's answer")
+    parser.add_argument("--catalogue-inventory", required=True, type=Path, help="list_stored_catalogue's answer")
     parser.add_argument("--source", type=Path, help="the table file the run reads, where it has one")
     parser.add_argument("--cores", type=int, required=True, help="cores the local scheduler may use")
     parser.add_argument("--out", required=True, type=Path, help="the plan as JSON")
@@ -30,10 +31,14 @@ def main() -> None:
     else:
         rows, known = tap_row_bound(config), "at most, by source.tap.maxrec"
     rows = capped_rows(config, rows)
-    stored = {int(i) for i in read_json(args.inventory)["stored"]}
-    stability_stored = read_json(args.stability_inventory)["stored"] is not None
+    catalogue = read_json(args.catalogue_inventory)["stored"]
+    stored = Stored(
+        plots=frozenset(int(i) for i in read_json(args.inventory)["stored"]),
+        stability=read_json(args.stability_inventory)["stored"] is not None,
+        catalogue_bytes=sum(entry["size"] for entry in catalogue["files"].values()) if catalogue else None,
+    )
     source_bytes = args.source.stat().st_size if args.source else None
-    summary = estimate_run(config, rows, known, source_bytes, stored, stability_stored).as_dict(args.cores)
+    summary = estimate_run(config, rows, known, source_bytes, stored).as_dict(args.cores)
     text = describe(summary, config, args.run)
     write_json(args.out, summary)
     args.text.write_text(text)

@@ -22,13 +22,14 @@ def main() -> None:
         help="every batch directory of every method",
     )
     parser.add_argument("--settings", required=True, type=json.loads, help="JSON: plan.catalogue_settings")
+    parser.add_argument("--fingerprint", required=True, help="the catalogue's, derived from its settings and inputs")
     parser.add_argument("--fits", required=True, type=Path)
     parser.add_argument("--votable", required=True, type=Path)
     args = parser.parse_args()
     log = setup_logging("write_embedding_catalogue")
     settings = args.settings
     description = RunDescription(
-        fingerprint=settings["run"],
+        fingerprint=args.fingerprint,
         seeds={int(i): seed for i, seed in settings["seeds"].items()},
         methods=[ProjectedMethod(name, label, method_settings) for name, label, method_settings in settings["methods"]],
         version=__version__,

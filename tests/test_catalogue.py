@@ -167,7 +167,7 @@ def test_the_fits_file_holds_columns_units_ucds_and_the_run(made, tmp_path):
         assert u.Unit(header[f"TUNIT{number['pmra']}"], format="fits") == u.mas / u.yr
         assert header[f"TCOMM{number['beta_1_x']}"] == "Beta x of iteration 1 (seed 111)"
         assert header[f"TFORM{number['beta_1_x']}"] == "E"
-        assert header["RUN"] == "f" * 64 and header["VERSION"] == "9.9.9"
+        assert header["FPRINT"] == "f" * 64 and header["VERSION"] == "9.9.9"
         assert (header["NITER"], header["SEED1"], header["SEED2"]) == (2, 111, 222)
         assert (header["METHOD1"], header["MLABEL1"], json.loads(header["MSETS1"])) == ("alpha", "Alpha (k=5)", {"k": 5})
     read = Table.read(tmp_path / "catalogue.fits")
@@ -188,7 +188,7 @@ def test_the_votable_holds_columns_units_ucds_and_the_run(made, tmp_path):
     assert fields["alpha_1_x"].datatype == "float"
     assert fields["alpha_1_x"].description == "Alpha (k=5) x of iteration 1 (seed 111)"
     params = {param.name: param.value for param in element.params}
-    assert params["RUN"] == "f" * 64 and params["SEED2"] == 222 and params["METHOD2"] == "beta"
+    assert params["FPRINT"] == "f" * 64 and params["SEED2"] == 222 and params["METHOD2"] == "beta"
     read = element.to_table()
     assert len(read) == len(catalogue)
     np.testing.assert_array_equal(read["Cluster"], catalogue["Cluster"])

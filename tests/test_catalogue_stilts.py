@@ -68,7 +68,7 @@ def test_stilts_reads_every_row_and_column_with_units_ucds_and_the_run(reference
     assert columns["umap_2_y"]["Class"] == "Float"
     assert re.fullmatch(r"UMAP y of iteration 2 \(seed \d+\)", columns["umap_2_y"]["Description"])
     parameters = run_stilts(stilts, "tpipe", f"in={path}", "omode=meta")
-    assert re.search(r"^RUN:\s+[0-9a-f]{64}$", parameters, re.M), parameters
+    assert re.search(r"^FPRINT:\s+[0-9a-f]{64}$", parameters, re.M), parameters
     assert re.search(r"^SEED2:\s+\d+$", parameters, re.M) and re.search(r"^METHOD3:\s+tsne$", parameters, re.M)
 
 

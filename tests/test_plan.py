@@ -13,7 +13,7 @@ import pytest
 
 from dimred_flow.config import validate_config
 from dimred_flow.errors import UserError
-from dimred_flow.estimate import QuotaExceeded, check_quota, estimate_run, quota_exceeded, tap_row_bound
+from dimred_flow.estimate import QuotaExceeded, Stored, check_quota, estimate_run, quota_exceeded, tap_row_bound
 from dimred_flow.tables import count_rows
 from workflow_runner import SMALL_CONFIG, deep_merge, run_snakemake
 
@@ -24,17 +24,27 @@ def config(**overrides) -> dict:
     return validate_config(deep_merge({"user_folder": "me", **SMALL_CONFIG}, overrides))
 
 
-def test_a_run_whose_plots_and_metrics_are_stored_computes_nothing():
-    summary = estimate_run(config(), None, "", None, {1, 2}, True).as_dict(2)
+def test_a_run_whose_results_are_all_stored_computes_nothing():
+    everything = Stored(frozenset({1, 2}), True, catalogue_bytes=3 * 2**20)
+    summary = estimate_run(config(), None, "", None, everything).as_dict(2)
     rules = Counter(job["rule"] for job in summary["jobs"])
     assert rules["download_plot"] == 2 and rules["download_stability_metrics"] == 1, rules
+    assert rules["download_embedding_catalogue"] == 1, rules
     assert not {"import_table", "project_embeddings", "plot_projections"} & set(rules), rules
-    assert summary["download_mb"] > 0 and summary["reused"] == {"plots": [1, 2], "stability": True}
+    assert summary["download_mb"] > 3 and summary["reused"] == {"plots": [1, 2], "stability": True, "catalogue": True}
+
+
+def test_a_missing_catalogue_alone_recomputes_every_embedding():
+    summary = estimate_run(config(), 1000, "", None, Stored(frozenset({1, 2}), True)).as_dict(2)
+    rules = Counter(job["rule"] for job in summary["jobs"])
+    assert rules["project_embeddings"] == 3 and rules["write_embedding_catalogue"] == 1, rules
+    assert "plot_projections" not in rules, rules
 
 
 def test_only_the_batches_of_missing_iterations_are_computed():
-    both = estimate_run(config(n_test=4, methods={"tsne": {"jobs": 4}}), 1000, "", None, set(), False)
-    stored = estimate_run(config(n_test=4, methods={"tsne": {"jobs": 4}}), 1000, "", None, {1, 2, 3}, True)
+    both = estimate_run(config(n_test=4, methods={"tsne": {"jobs": 4}}), 1000, "", None, Stored())
+    stored = estimate_run(config(n_test=4, methods={"tsne": {"jobs": 4}}), 1000, "", None,
+                          Stored(frozenset({1, 2, 3}), True, catalogue_bytes=0))
     count = Counter(job.rule for job in both.jobs)["project_embeddings"]
     assert count == 4 + 1 + 1, both.jobs  # tsne's four batches, umap's and pca's one each
     assert Counter(job.rule for job in stored.jobs)["project_embeddings"] == 3
@@ -42,7 +52,7 @@ def test_only_the_batches_of_missing_iterations_are_computed():
 
 
 def test_a_larger_table_costs_more_and_asks_for_more_memory():
-    small, large = (estimate_run(config(), rows, "", None, set(), False) for rows in (1_000, 1_000_000))
+    small, large = (estimate_run(config(), rows, "", None, Stored()) for rows in (1_000, 1_000_000))
     assert large.core_hours > 10 * small.core_hours
     assert large.largest_job().mem_mb > small.largest_job().mem_mb
     assert large.disk_bytes > 100 * small.disk_bytes
@@ -52,16 +62,16 @@ def test_a_tap_source_is_sized_by_maxrec_and_refused_without_it():
     tap = {"kind": "tap", "tap": {"url": "http://127.0.0.1:1/tap", "query": "SELECT * FROM t WHERE {chunk_condition}",
                                   "maxrec": 2000, "chunks": {"column": "ra", "edges": [0, 180, 360]}}}
     assert tap_row_bound(config(source=tap)) == 4000
-    summary = estimate_run(config(source=tap), 4000, "", None, set(), False).as_dict(2)
+    summary = estimate_run(config(source=tap), 4000, "", None, Stored()).as_dict(2)
     assert Counter(job["rule"] for job in summary["jobs"])["fetch_tap_chunk"] == 2
     unbounded = config(source=deep_merge(tap, {"tap": {"maxrec": None}}))
     assert tap_row_bound(unbounded) is None
     with pytest.raises(UserError, match=r"set source\.tap\.maxrec"):
-        estimate_run(unbounded, None, "", None, set(), False)
+        estimate_run(unbounded, None, "", None, Stored())
 
 
 def test_each_quota_limit_names_itself_and_the_estimate():
-    summary = estimate_run(config(), 5000, "", None, set(), False).as_dict(2)
+    summary = estimate_run(config(), 5000, "", None, Stored()).as_dict(2)
     generous = {"core_hours": 10, "memory_per_job_mb": 100_000, "disk_mb": 10_000, "storage_mb": 10_000}
     check_quota(summary, generous)
     tight = {"core_hours": 1e-4, "memory_per_job_mb": 100, "disk_mb": 0.1, "storage_mb": 0.01}
@@ -105,7 +115,7 @@ def test_the_plan_made_before_the_reference_run_matches_what_it_ran(reference_ru
     plan = json.loads(plan_file.read_text())
     ran, memory = jobs_in_log(workdir)
     planned = Counter(job["rule"] for job in plan["jobs"])
-    bookkeeping = {"list_stored_plots", "list_stored_stability", "plan_run", "all"}
+    bookkeeping = {"list_stored_plots", "list_stored_stability", "list_stored_catalogue", "plan_run", "all"}
     assert planned == Counter({rule: n for rule, n in ran.items() if rule not in bookkeeping}), (planned, ran)
     # The same Cost gave each job its memory: the plan's figure is Snakemake's, up to the sizes it estimated.
     for job in plan["jobs"]:
@@ -127,7 +137,7 @@ def test_a_second_machine_plans_downloads_only_and_a_small_quota_stops_the_run(r
     workdir.mkdir()
     shutil.copytree(reference_run.workdir / "storage", workdir / "storage")
     text = run_snakemake(workdir, "plan").assert_ok().output
-    assert "reuse from storage: 2 of 2 plots (iterations 1, 2), stability metrics yes" in text, text
+    assert "reuse from storage: 2 of 2 plots (iterations 1, 2), stability metrics yes, catalogue yes" in text, text
     assert "compute: nothing" in text, text
 
     fresh = tmp_path / "fresh"

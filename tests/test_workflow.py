@@ -86,8 +86,11 @@ def test_second_run_does_nothing(first_run, s3):
 def test_combine_plots_elsewhere_downloads_instead_of_recomputing(first_run, s3, s3_config, tmp_path):
     workdir, _ = first_run
     run = run_snakemake(tmp_path, "combine_plots", config=s3_config, env=s3.credentials()).assert_ok()
-    assert "download_plot" in run.output
-    assert not re.search(r"rule (project_|plot_projections|prepare_features)", run.output)
+    assert "download_plot" in run.output and "download_embedding_catalogue" in run.output
+    assert not re.search(r"rule (project_|plot_projections|prepare_features|write_embedding_catalogue)", run.output)
+    # The catalogue travels through storage, the embeddings never do.
+    for name in ("embedding_catalogue.fits", "embedding_catalogue.vot"):
+        assert (tmp_path / "results" / name).read_bytes() == (workdir / "results" / name).read_bytes(), name
     original = PdfReader(workdir / "results" / "merged_plots.pdf")
     rebuilt = PdfReader(tmp_path / "results" / "merged_plots.pdf")
     for i in range(2):

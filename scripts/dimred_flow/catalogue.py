@@ -154,7 +154,7 @@ class Parameter:
 
 def run_parameters(run: RunDescription) -> list[Parameter]:
     parameters = [
-        Parameter("RUN", run.fingerprint, "fingerprint of the run; its PDF and crate are stored under runs/<RUN>/"),
+        Parameter("FPRINT", run.fingerprint, "fingerprint of these embeddings and settings; stored as catalogues/<FPRINT>.json"),
         Parameter("VERSION", run.version, "dimred-flow version that wrote this catalogue"),
         Parameter("NITER", len(run.seeds), "iterations, each with its own seed"),
     ]

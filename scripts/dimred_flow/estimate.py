@@ -123,57 +123,87 @@ def plot_bytes(config: dict) -> float:
     return PLOT_PANEL_BYTES_AT_110_DPI * panels * (int(config["plot"]["dpi"]) / 110) ** 2
 
 
-def estimate_run(config: dict, rows: int | None, rows_known: str, source_bytes: float | None,
-                 stored_iterations: set[int], stability_stored: bool) -> Estimate:
+@dataclass(frozen=True)
+class Stored:
+    """What the storage holds of this run: the iterations whose plots it has, the metrics, and the
+    catalogue's size in bytes (None where it has none)."""
+
+    plots: frozenset[int] = frozenset()
+    stability: bool = False
+    catalogue_bytes: int | None = None
+
+
+def estimate_run(config: dict, rows: int | None, rows_known: str, source_bytes: float | None, stored: Stored) -> Estimate:
     """The jobs of a run of `config` on a table of `rows` rows, given what storage holds."""
     iterations = list(range(1, int(config["n_test"]) + 1))
-    to_plot = [i for i in iterations if i not in stored_iterations]
+    reused_plots = sorted(stored.plots & set(iterations))
+    to_plot = [i for i in iterations if i not in stored.plots]
     estimate = Estimate(rows, rows_known, reused={
-        "plots": sorted(stored_iterations & set(iterations)), "stability": stability_stored})
+        "plots": reused_plots, "stability": stored.stability, "catalogue": stored.catalogue_bytes is not None})
     scale = float(config["resources"]["memory_scale"])
     plot_size = plot_bytes(config)
-    needs_data = bool(to_plot) or not stability_stored
-    if needs_data and rows is None:
+    # The metrics and the catalogue need every iteration's embeddings, the plots their own.
+    every_iteration = not stored.stability or stored.catalogue_bytes is None
+    if (to_plot or every_iteration) and rows is None:
         raise UserError(
             "The plan cannot size a TAP query without a row limit: set source.tap.maxrec (the most rows the"
             " service may return), or run `snakemake --cores 1 plan` again once the table is fetched."
         )
-    if needs_data:
-        _add_computation(estimate, config, rows, source_bytes, to_plot if stability_stored else iterations, scale)
+    if to_plot or every_iteration:
+        _add_computation(estimate, config, rows, source_bytes, iterations if every_iteration else to_plot, scale)
     # Above plot.density_above_rows a panel is a binned density: its time stops growing.
     plotted_rows = min(rows or 0, int(config["plot"]["density_above_rows"]))
     for i in to_plot:
         estimate.add("plot_projections", "plots", RULE_COSTS["plot_projections"], estimate.features_bytes,
                      RULE_COSTS["plot_projections"].expected_seconds(plotted_rows), label=f"plot_projections {i}")
-        estimate.add("upload_plot", "plots", RULE_COSTS["upload_plot"], 0, RULE_COSTS["upload_plot"].seconds)
-    estimate.upload_bytes += len(to_plot) * (plot_size + SMALL_FILE_BYTES)
-    for _ in sorted(stored_iterations & set(iterations)):
-        estimate.add("download_plot", "plots", RULE_COSTS["download_plot"], 0, RULE_COSTS["download_plot"].seconds)
-    estimate.download_bytes += len(stored_iterations & set(iterations)) * (plot_size + SMALL_FILE_BYTES)
-    if stability_stored:
-        estimate.add("download_stability_metrics", "plots", RULE_COSTS["download_stability_metrics"], 0,
-                     RULE_COSTS["download_stability_metrics"].seconds)
-        estimate.download_bytes += SMALL_FILE_BYTES
+        _transfer(estimate, "upload_plot", plot_size + SMALL_FILE_BYTES)
+    for _ in reused_plots:
+        _transfer(estimate, "download_plot", plot_size + SMALL_FILE_BYTES)
+    if stored.stability:
+        _transfer(estimate, "download_stability_metrics", SMALL_FILE_BYTES)
     else:
         cost = RULE_COSTS["compute_stability_metrics"]
         estimate.add("compute_stability_metrics", "plots", cost, estimate.features_bytes, cost.expected_seconds(rows))
-        # Written where every embedding is computed, as the metrics are (common.smk, embedding_catalogue).
-        embeddings_bytes = len(iterations) * len(config["projections"]) * rows * EMBEDDING_BYTES_PER_ROW
-        cost = RULE_COSTS["write_embedding_catalogue"]
-        estimate.add("write_embedding_catalogue", "report", cost, estimate.features_bytes + embeddings_bytes,
-                     cost.expected_seconds(rows))
-        # FITS and VOTable (binary): identifier, position, label and features at 8 bytes, coordinates at 4.
-        estimate.disk_bytes += 2 * (rows * 8 * (len(config["features"]) + 4) + embeddings_bytes)
+        _transfer(estimate, "upload_report_file", SMALL_FILE_BYTES)
+    _add_catalogue(estimate, config, rows, len(iterations), stored.catalogue_bytes)
     pdf_bytes = PDF_BYTES_PER_PLOT_BYTE * plot_size * len(iterations) + SMALL_FILE_BYTES
     for rule in ("render_stability_table", "merge_pdf", "write_run_crate", "write_notebook", "collect_report_plots"):
         estimate.add(rule, "report", RULE_COSTS[rule], 0, RULE_COSTS[rule].seconds)
-    for _ in ("stability.json", "ro-crate-metadata.json", "merged_plots.pdf"):
-        estimate.add("upload_report_file", "report", RULE_COSTS["upload_report_file"], 0,
-                     RULE_COSTS["upload_report_file"].seconds)
-    estimate.upload_bytes += pdf_bytes + 2 * SMALL_FILE_BYTES
+    _transfer(estimate, "upload_report_file", SMALL_FILE_BYTES)  # the crate
+    _transfer(estimate, "upload_report_file", pdf_bytes)
     # Each plot is kept three times (results/plots, the staging copy, the report's), the PDF twice.
     estimate.disk_bytes += 3 * plot_size * len(iterations) + 2 * pdf_bytes + 6 * SMALL_FILE_BYTES
     return estimate
+
+
+def _transfer(estimate: Estimate, rule: str, size: float) -> None:
+    """A staging job moving `size` bytes to storage (upload_*) or from it (download_*)."""
+    estimate.add(rule, "report" if rule == "upload_report_file" else "plots", RULE_COSTS[rule], 0,
+                 RULE_COSTS[rule].seconds)
+    if rule.startswith("upload"):
+        estimate.upload_bytes += size
+    else:
+        estimate.download_bytes += size
+
+
+def _add_catalogue(estimate: Estimate, config: dict, rows: int | None, iterations: int,
+                   stored_bytes: int | None) -> None:
+    """The embedding catalogue: downloaded where stored (its record gives the size), written beside the
+    metrics and uploaded otherwise; placed in results/ by a hard link either way."""
+    if stored_bytes is not None:
+        _transfer(estimate, "download_embedding_catalogue", stored_bytes)
+        estimate.disk_bytes += stored_bytes
+    else:
+        coordinates = iterations * len(config["projections"]) * rows * EMBEDDING_BYTES_PER_ROW
+        # FITS and binary VOTable: identifier, position, label and features at 8 bytes, coordinates at 4.
+        files = 2 * (rows * 8 * (len(config["features"]) + 4) + coordinates)
+        cost = RULE_COSTS["write_embedding_catalogue"]
+        estimate.add("write_embedding_catalogue", "plots", cost, estimate.features_bytes + coordinates,
+                     cost.expected_seconds(rows))
+        _transfer(estimate, "upload_embedding_catalogue", files)
+        estimate.disk_bytes += 2 * files  # written, and the staged copy
+    cost = RULE_COSTS["collect_embedding_catalogue"]
+    estimate.add("collect_embedding_catalogue", "report", cost, 0, cost.seconds)
 
 
 def _add_computation(estimate: Estimate, config: dict, rows: int, source_bytes: float | None,
@@ -280,7 +310,8 @@ def describe(summary: dict, config: dict, run: str) -> str:
         f" {', '.join(config['projections'])} on {_rows(summary)}.",
         f"  reuse from storage: {len(stored)} of {config['n_test']} plots"
         + (f" (iterations {', '.join(map(str, stored))})" if stored else "")
-        + f", stability metrics {'yes' if summary['reused']['stability'] else 'no'}",
+        + f", stability metrics {'yes' if summary['reused']['stability'] else 'no'}"
+        + f", catalogue {'yes' if summary['reused']['catalogue'] else 'no'}",
         f"  compute: {computed or 'nothing'} (jobs whose output results/ already holds are skipped)",
         f"  transfer: {summary['upload_mb']:,.2f} MB to storage, {summary['download_mb']:,.2f} MB from it",
         f"  time: about {hours:.3g} core-hours ({_duration(hours * 3600)} of CPU);"

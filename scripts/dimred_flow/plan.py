@@ -101,13 +101,12 @@ def stability_settings(config: dict, seeds: dict[int, int]) -> dict:
     }
 
 
-def catalogue_settings(config: dict, seeds: dict[int, int], run: str) -> dict:
+def catalogue_settings(config: dict, seeds: dict[int, int]) -> dict:
     """write_embedding_catalogue: how prepare_features chose the rows, and what the catalogue records of the run."""
     selection = features_settings(config)
     return {
         "derive": selection["derive"],
         "max_rows": selection["max_rows"],
-        "run": run,
         "seeds": {str(i): seed for i, seed in seeds.items()},
         "methods": [[name, method(name).label_for(settings), settings] for name, settings in chosen(config).items()],
     }
@@ -124,6 +123,7 @@ class Plan:
     embeddings: dict[str, dict[int, str]]
     plots: dict[int, str]
     stability: str
+    catalogue: str
     run: str
 
     def embedding_inputs(self, name: str) -> dict:
@@ -146,7 +146,7 @@ def plan_run(config: dict, seeds: dict[int, int], remote_state: dict | None = No
         for name, settings in methods.items()
         if (needed := method(name).prepared_settings(settings)) is not None
     }
-    plan = Plan(features, graph, prepared, {}, {}, "", "")
+    plan = Plan(features, graph, prepared, {}, {}, "", "", "")
     embeddings = {
         name: {
             i: embedding_fingerprint(name, settings, seed, method(name).stochastic, plan.embedding_inputs(name))
@@ -167,5 +167,10 @@ def plan_run(config: dict, seeds: dict[int, int], remote_state: dict | None = No
         stability_settings(config, seeds),
         {"features": features, **{name: [embeddings[name][i] for i in seeds] for name in methods}},
     )
-    run = digest({"plots": [plots[i] for i in seeds], "stability": stability})
-    return replace(plan, embeddings=embeddings, plots=plots, stability=stability, run=run)
+    catalogue = derive(
+        "write_embedding_catalogue",
+        catalogue_settings(config, seeds),
+        {"features": features, **{name: [embeddings[name][i] for i in seeds] for name in methods}},
+    )
+    run = digest({"plots": [plots[i] for i in seeds], "stability": stability, "catalogue": catalogue})
+    return replace(plan, embeddings=embeddings, plots=plots, stability=stability, catalogue=catalogue, run=run)

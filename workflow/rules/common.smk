@@ -338,8 +338,12 @@ def stored_stability():
 
 
 def computes_anything():
-    """Whether storage lacks a plot or the metrics of this run (known once both listings ran)."""
-    return stored_iterations() != set(ITERATIONS) or not stored_stability()
+    """Whether storage lacks a plot, the metrics or the catalogue of this run (known once listed)."""
+    return (
+        stored_iterations() != set(ITERATIONS)
+        or not stored_stability()
+        or not stored_catalogue()
+    )
 
 
 def wait_for_plan():
@@ -371,19 +375,41 @@ def local_data(wildcards=None):
     ]
 
 
+# The embedding catalogue (explore.smk): written where the embeddings are, stored as one result
+# under its fingerprint (every file by checksum, then a record naming them), downloaded where the
+# storage holds it, and left as results/embedding_catalogue.* either way: a second machine builds
+# combine_plots' catalogue and explorer page from storage alone, the embeddings never travel.
+CATALOGUE_KIND = "catalogues"
+CATALOGUE_SUFFIXES = {"fits": ".fits", "votable": ".vot"}
+COMPUTED_CATALOGUE = {
+    name: f"results/data/catalogue/{short(PLAN.catalogue)}{suffix}"
+    for name, suffix in CATALOGUE_SUFFIXES.items()
+}
 EMBEDDING_CATALOGUE = {
-    "fits": "results/embedding_catalogue.fits",
-    "votable": "results/embedding_catalogue.vot",
+    name: f"results/embedding_catalogue{suffix}"
+    for name, suffix in CATALOGUE_SUFFIXES.items()
 }
 
 
-def embedding_catalogue(wildcards=None):
-    """The catalogue's files, where this run computes every iteration's embeddings: it does for the
-    stability metrics, and a run that reuses stored metrics computes none just for a catalogue
-    (`snakemake results/embedding_catalogue.fits` asks for one there).
-    """
+def staged_catalogue_file(how):
+    """The catalogue's files as `how` (uploaded, downloaded) staged them, by name."""
+    return {
+        name: f"{STAGING}/{how}/embedding_catalogue{suffix}"
+        for name, suffix in CATALOGUE_SUFFIXES.items()
+    }
+
+
+def stored_catalogue():
+    """Whether storage holds the catalogue of exactly these embeddings (known once its listing ran)."""
+    with open(checkpoints.list_stored_catalogue.get().output.inventory) as handle:
+        return json.load(handle)["stored"] is not None
+
+
+def staged_catalogue(wildcards=None):
+    """The catalogue's files: downloaded where storage has them, written and uploaded otherwise."""
     wait_for_plan()
-    return [] if stored_stability() else list(EMBEDDING_CATALOGUE.values())
+    how = "downloaded" if stored_catalogue() else "uploaded"
+    return list(staged_catalogue_file(how).values())
 
 
 def executor_name():
@@ -478,7 +504,7 @@ def final_outputs(wildcards):
         f"{STAGING}/uploaded/merged_plots.pdf",
         f"results/{USER_FOLDER}/explore.ipynb",
         "results/report/plots",
-        *embedding_catalogue(),
+        *EMBEDDING_CATALOGUE.values(),
     ]
 
 

@@ -5,6 +5,7 @@ checkpoint plan_run:
     input:
         inventory=f"{STAGING}/inventory.json",
         stability_inventory=f"{STAGING}/stability_inventory.json",
+        catalogue_inventory=f"{STAGING}/catalogue_inventory.json",
         source=planned_source,
     output:
         plan=PLAN_JSON,
@@ -29,4 +30,5 @@ checkpoint plan_run:
     shell:
         "python {params.script} --config {params.config:q} --run {params.run}"
         " --inventory {input.inventory} --stability-inventory {input.stability_inventory}"
+        " --catalogue-inventory {input.catalogue_inventory}"
         " {params.source} --cores {params.cores} --out {output.plan} --text {output.text} 2> {log}"

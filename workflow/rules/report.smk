@@ -59,7 +59,7 @@ rule write_run_crate:
         pdf="results/merged_plots.pdf",
         stability=staged_stability,
         data=local_data,
-        catalogue=embedding_catalogue,
+        catalogue=list(EMBEDDING_CATALOGUE.values()),
         # Not described, only waited for: the crate records the wall time of every job that has
         # run, so it comes after all of them (its own stage-out aside) and is the same in every run.
         notebook=f"results/{USER_FOLDER}/explore.ipynb",
@@ -153,6 +153,6 @@ rule collect_report_plots:
     resources:
         **rule_resources("collect_report_plots"),
     params:
-        script=SCRIPTS / "collect_report_plots.py",
+        script=SCRIPTS / "collect_files.py",
     shell:
-        "python {params.script} --plots {input.plots} --out-dir {output.plots} 2> {log}"
+        "python {params.script} --files {input.plots} --out-dir {output.plots} 2> {log}"

@@ -178,3 +178,79 @@ rule upload_report_file:
     shell:
         "python {params.script} {params.storage} --name {params.name}"
         " --file {input.file} --staged-copy {output.staged} 2> {log}"
+
+
+checkpoint list_stored_catalogue:
+    """Find the embedding catalogue of exactly these embeddings in storage."""
+    input:
+        # After the storage check of list_stored_plots, which fails fast with the clearer message.
+        inventory=f"{STAGING}/inventory.json",
+    output:
+        inventory=f"{STAGING}/catalogue_inventory.json",
+    log:
+        f"logs/list_stored_catalogue/{USER_FOLDER}.log",
+    benchmark:
+        f"results/benchmarks/list_stored_catalogue/{USER_FOLDER}.tsv"
+    conda:
+        f"{ENVS}/stage.yaml"
+    threads: 1
+    resources:
+        **rule_resources("list_stored_catalogue"),
+    params:
+        script=SCRIPTS / "list_stored_result.py",
+        storage=storage_args(),
+        kind=CATALOGUE_KIND,
+        fingerprint=PLAN.catalogue,
+    shell:
+        "python {params.script} {params.storage} --kind {params.kind}"
+        " --fingerprint {params.fingerprint} --out {output.inventory} 2> {log}"
+
+
+rule upload_embedding_catalogue:
+    """Upload the catalogue's files under their checksums and its record under its fingerprint; verify them."""
+    input:
+        **COMPUTED_CATALOGUE,
+    output:
+        **staged_catalogue_file("uploaded"),
+        receipt=f"{STAGING}/uploaded/embedding_catalogue.json",
+    log:
+        f"logs/upload_embedding_catalogue/{USER_FOLDER}.log",
+    benchmark:
+        f"results/benchmarks/upload_embedding_catalogue/{USER_FOLDER}.tsv"
+    conda:
+        f"{ENVS}/stage.yaml"
+    threads: 1
+    resources:
+        **rule_resources("upload_embedding_catalogue"),
+    params:
+        script=SCRIPTS / "upload_result.py",
+        storage=storage_args(),
+        kind=CATALOGUE_KIND,
+        fingerprint=PLAN.catalogue,
+    shell:
+        "python {params.script} {params.storage} --kind {params.kind} --fingerprint {params.fingerprint}"
+        " --files fits={input.fits} votable={input.votable}"
+        " --staged-copies fits={output.fits} votable={output.votable} --receipt {output.receipt} 2> {log}"
+
+
+rule download_embedding_catalogue:
+    """Download the stored catalogue's files and verify them against its record."""
+    input:
+        inventory=f"{STAGING}/catalogue_inventory.json",
+    output:
+        **staged_catalogue_file("downloaded"),
+    log:
+        f"logs/download_embedding_catalogue/{USER_FOLDER}.log",
+    benchmark:
+        f"results/benchmarks/download_embedding_catalogue/{USER_FOLDER}.tsv"
+    conda:
+        f"{ENVS}/stage.yaml"
+    threads: 1
+    resources:
+        **rule_resources("download_embedding_catalogue"),
+    params:
+        script=SCRIPTS / "download_result.py",
+        storage=storage_args(),
+    shell:
+        "python {params.script} {params.storage} --inventory {input.inventory}"
+        " --out fits={output.fits} votable={output.votable} 2> {log}"
