@@ -30,6 +30,8 @@ TAP_TABLE_BYTES_PER_ROW = 224  # Parquet of the seed's Gaia columns
 PLOT_PANEL_BYTES_AT_110_DPI = 90_000
 PDF_BYTES_PER_PLOT_BYTE = 0.45  # the PDF re-encodes the PNGs
 SMALL_FILE_BYTES = 10_000  # a record, the metrics, the crate, the notebook
+# The explorer page at its row limit, 3 methods x 3 iterations (benchmarks/results_explorer.json): at most that.
+EXPLORER_PAGE_BYTES = 5_000_000
 
 # The order in which the workflow's stages follow each other: each stage waits for the one before.
 STAGES = ("table", "features", "graph", "prepared", "projections", "plots", "report")
@@ -163,7 +165,11 @@ def estimate_run(config: dict, rows: int | None, rows_known: str, source_bytes: 
         estimate.add("write_embedding_catalogue", "report", cost, estimate.features_bytes + embeddings_bytes,
                      cost.expected_seconds(rows))
         # FITS and VOTable (binary): identifier, position, label and features at 8 bytes, coordinates at 4.
-        estimate.disk_bytes += 2 * (rows * 8 * (len(config["features"]) + 4) + embeddings_bytes)
+        catalogue_bytes = rows * 8 * (len(config["features"]) + 4) + embeddings_bytes
+        estimate.disk_bytes += 2 * catalogue_bytes
+        cost = RULE_COSTS["write_explorer_page"]
+        estimate.add("write_explorer_page", "report", cost, catalogue_bytes, cost.expected_seconds(rows))
+        estimate.disk_bytes += EXPLORER_PAGE_BYTES
     pdf_bytes = PDF_BYTES_PER_PLOT_BYTE * plot_size * len(iterations) + SMALL_FILE_BYTES
     for rule in ("render_stability_table", "merge_pdf", "write_run_crate", "write_notebook", "collect_report_plots"):
         estimate.add(rule, "report", RULE_COSTS[rule], 0, RULE_COSTS[rule].seconds)

@@ -386,6 +386,14 @@ def embedding_catalogue(wildcards=None):
     return [] if stored_stability() else list(EMBEDDING_CATALOGUE.values())
 
 
+EXPLORER_PAGE = "results/explorer.html"
+
+
+def explorer_page(wildcards=None):
+    """The explorer page, wherever the run writes the catalogue it is drawn from."""
+    return [EXPLORER_PAGE] if embedding_catalogue() else []
+
+
 def executor_name():
     """The executor jobs run on, for the provenance; known once the run has started."""
     plugin = getattr(workflow, "executor_plugin", None)  # Snakemake 8+
@@ -466,6 +474,13 @@ def run_crate_outputs(wildcards, input):
         )
         for kind, path in zip(("FITS", "VOTable"), input.catalogue)
     ]
+    described += [
+        (
+            path,
+            f"explorer page: {', '.join(PANEL_LABELS)} side by side with linked selection, one iteration at a time",
+        )
+        for path in input.explorer
+    ]
     return " ".join(
         f"--output {shlex.quote(path)} {shlex.quote(text)}" for path, text in described
     )
@@ -479,6 +494,7 @@ def final_outputs(wildcards):
         f"results/{USER_FOLDER}/explore.ipynb",
         "results/report/plots",
         *embedding_catalogue(),
+        *explorer_page(),
     ]
 
 
