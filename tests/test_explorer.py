@@ -16,15 +16,18 @@ from bokeh.models import (
     GlyphRenderer,
     HoverTool,
     LassoSelectTool,
+    Legend,
     LinearColorMapper,
     Select,
 )
 from matplotlib.colors import to_hex
 
 from dimred_flow.catalogue import CatalogueError, RunDescription, Selection, catalogue_table, write_fits
+from dimred_flow.estimate import EXPLORER_ROW_LIMIT
 from dimred_flow.explorer import (
     COUNT_NAME,
     ITERATION_NAME,
+    ROW_LIMIT,
     SOURCE_NAME,
     catalogue_run,
     coordinates,
@@ -70,6 +73,10 @@ def test_folded_and_unfolded_catalogues_give_the_same_coordinates(tmp_path):
     np.testing.assert_array_equal(coordinates(folded, "alpha", 250, "y"), folded["alpha_y"][:, 249])
     layout = explorer_layout(folded)
     assert "alpha_250_y" in layout.select_one({"name": SOURCE_NAME}).data
+
+
+def test_the_plan_sizes_the_page_with_its_row_limit():
+    assert EXPLORER_ROW_LIMIT == ROW_LIMIT
 
 
 def test_below_the_limit_every_row_is_shown():
@@ -120,6 +127,8 @@ def test_label_colours_are_the_pdf_colours(tmp_path):
     _, cmap, categories = colour_mapping(np.asarray(catalogue["Cluster"]).astype(str), True)
     assert list(mapper.factors) == categories == ["Hyades", "Pleiades", "Praesepe"]
     assert list(mapper.palette) == [to_hex(cmap(k)) for k in range(3)]
+    legend = explorer_layout(catalogue).select_one({"type": Legend})
+    assert [item.label.value for item in legend.items] == categories
 
 
 def test_a_numeric_colour_column_gets_viridis_and_a_colour_bar(tmp_path):

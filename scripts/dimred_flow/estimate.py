@@ -30,8 +30,13 @@ TAP_TABLE_BYTES_PER_ROW = 224  # Parquet of the seed's Gaia columns
 PLOT_PANEL_BYTES_AT_110_DPI = 90_000
 PDF_BYTES_PER_PLOT_BYTE = 0.45  # the PDF re-encodes the PNGs
 SMALL_FILE_BYTES = 10_000  # a record, the metrics, the crate, the notebook
-# The explorer page at its row limit, 3 methods x 3 iterations (benchmarks/results_explorer.json): at most that.
-EXPLORER_PAGE_BYTES = 5_000_000
+# The explorer page (benchmarks/results_explorer.json): BokehJS inlined, then per shown row its identifier
+# and label as text and every feature and coordinate as base64 float32. explorer.ROW_LIMIT, repeated
+# because this module runs in the plan's env, which has no Bokeh (tests/test_explorer.py compares them).
+EXPLORER_SCRIPT_BYTES = 1_700_000
+EXPLORER_BYTES_PER_ROW = 40
+EXPLORER_BYTES_PER_VALUE = 5.4
+EXPLORER_ROW_LIMIT = 20_000
 
 # The order in which the workflow's stages follow each other: each stage waits for the one before.
 STAGES = ("table", "features", "graph", "prepared", "projections", "plots", "report")
@@ -169,7 +174,9 @@ def estimate_run(config: dict, rows: int | None, rows_known: str, source_bytes: 
         estimate.disk_bytes += 2 * catalogue_bytes
         cost = RULE_COSTS["write_explorer_page"]
         estimate.add("write_explorer_page", "report", cost, catalogue_bytes, cost.expected_seconds(rows))
-        estimate.disk_bytes += EXPLORER_PAGE_BYTES
+        values = len(config["features"]) + 2 * len(iterations) * len(config["projections"])
+        shown = min(rows, EXPLORER_ROW_LIMIT)
+        estimate.disk_bytes += EXPLORER_SCRIPT_BYTES + shown * (EXPLORER_BYTES_PER_ROW + EXPLORER_BYTES_PER_VALUE * values)
     pdf_bytes = PDF_BYTES_PER_PLOT_BYTE * plot_size * len(iterations) + SMALL_FILE_BYTES
     for rule in ("render_stability_table", "merge_pdf", "write_run_crate", "write_notebook", "collect_report_plots"):
         estimate.add(rule, "report", RULE_COSTS[rule], 0, RULE_COSTS[rule].seconds)

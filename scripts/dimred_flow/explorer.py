@@ -20,10 +20,10 @@ from dimred_flow.catalogue import ROW_NUMBER_COLUMN, CatalogueError, embedding_c
 from dimred_flow.features import IDENTIFIER_COLUMN
 from dimred_flow.plotting import colour_mapping, finite_span, view_limits
 
-# Above this many rows the page shows a fixed subsample. Measured in headless Chromium
-# (benchmarks/results_explorer.json, 3 methods, 3 iterations, 8 features): a page of every row
-# grows by about 0.34 MB and 0.5 s of load per 5,000 rows, so 20,000 rows keep it near
-# 8 MB and 3 s, where the hover and a lasso still answer at once.
+# Above this many rows the page shows a fixed subsample. Measured in headless Chromium on 2 shared
+# cores (benchmarks/results_explorer.json: 3 methods, 3 iterations, 8 features): every 1,000 rows add
+# about 0.16 MB to the page and 10 ms to each repaint after a selection; at 20,000 rows the page is
+# 4.8 MB, loads in 0.7 s and repaints in 0.26 s, at 100,000 17 MB, 2.1 s and 1.1 s (a lasso lags).
 ROW_LIMIT = 20_000
 # Names in the page's Bokeh document that tests and scripts look the models up by.
 SOURCE_NAME = "stars"
@@ -209,13 +209,19 @@ def explorer_layout(catalogue: Table, row_limit: int = ROW_LIMIT):
         panel.axis.visible = False
         renderer = panel.scatter(
             embedding_column(method, first, "x"), embedding_column(method, first, "y"), source=source,
-            size=3, line_color=None, fill_alpha=0.7, nonselection_fill_alpha=0.08,
+            size=4, line_color=None, fill_alpha=0.7, nonselection_fill_alpha=0.08,
             fill_color={"field": run.colour, "transform": mapper},
         )
         figures.append(panel)
         renderers.append(renderer)
     if guide is None:
-        guide = Legend(items=[LegendItem(label={"field": run.colour}, renderers=[renderers[-1]])], title=run.colour)
+        # One item per label in the PDF's (sorted) order, each drawn like one of its stars.
+        labels = data[run.colour]
+        items = [
+            LegendItem(label=label, renderers=[renderers[-1]], index=int(np.flatnonzero(labels == label)[0]))
+            for label in mapper.factors
+        ]
+        guide = Legend(items=items, title=run.colour)
     figures[-1].add_layout(guide, "right")
     figures[-1].width += 120
     shown, total = f"{len(rows):,}", f"{len(catalogue):,}"
