@@ -17,14 +17,15 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 run: install
 	snakemake --cores 4
 
-# DaCHS (TAP), Slurm, podman with the workflow's image and STILTS need root and Debian's packages;
+# DaCHS (TAP), Slurm, podman with the workflow's image, STILTS and Chromium need root and Debian's packages;
 # without them their tests are skipped (and fail under CI=true, where they must run).
 servers:
 	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 		bash tests/servers/dachs/provision.sh && bash tests/servers/slurm/provision.sh \
-			&& bash tests/servers/podman/provision.sh && bash tests/servers/stilts/provision.sh; \
+			&& bash tests/servers/podman/provision.sh && bash tests/servers/stilts/provision.sh \
+			&& bash tests/servers/chromium/provision.sh; \
 	else \
-		echo "Not root: skipping DaCHS, Slurm, podman and STILTS provisioning; their tests will be skipped."; \
+		echo "Not root: skipping DaCHS, Slurm, podman, STILTS and Chromium provisioning; their tests will be skipped."; \
 	fi
 
 test: install servers

@@ -65,6 +65,7 @@ rule combine_plots:
         crate=f"{STAGING}/uploaded/ro-crate-metadata.json",
         staged_pdf=f"{STAGING}/uploaded/merged_plots.pdf",
         catalogue=list(EMBEDDING_CATALOGUE.values()),
+        explorer=EXPLORER_PAGE,
     localrule: True
 
 

@@ -139,7 +139,7 @@ def catalogue_table(
                     values.astype(np.float32),
                     description=f"{projected.label} {axis} of iteration {iteration} (seed {seed})",
                 )
-    catalogue.meta["parameters"] = run_parameters(run)
+    catalogue.meta["parameters"] = run_parameters(run) + colour_parameters(features.colour_name, features.colour_is_label)
     return catalogue
 
 
@@ -168,6 +168,19 @@ def run_parameters(run: RunDescription) -> list[Parameter]:
             ),
         ]
     return parameters
+
+
+def colour_parameters(colour_name: str, is_label: bool) -> list[Parameter]:
+    """Which column the plots colour by, and how: what a page drawn from the catalogue alone needs to
+    colour it as the PDF (a numeric label column looks like any other number)."""
+    return [
+        Parameter("COLOUR", colour_name, "column the plots colour by"),
+        Parameter(
+            "COLOURBY",
+            "label" if is_label else "value",
+            "label: one colour per category; value: a colour scale",
+        ),
+    ]
 
 
 def _fits_card(parameter: Parameter):

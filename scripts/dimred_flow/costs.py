@@ -112,6 +112,10 @@ RULE_COSTS: dict[str, Cost] = {
     "write_embedding_catalogue": Cost(
         2000, 10, mem_per_input_mb=5, minutes_per_input_mb=0.05, seconds=1.0, seconds_per_krow=0.01
     ),
+    # Reads the catalogue's FITS, but draws at most explorer.ROW_LIMIT rows of it.
+    "write_explorer_page": Cost(
+        1000, 10, mem_per_input_mb=2, minutes_per_input_mb=0.01, seconds=2.0, seconds_per_krow=0.001
+    ),
 }
 
 

@@ -76,6 +76,7 @@ FORMATS = {
     ".csv": "text/csv",
     ".fits": "application/fits",
     ".vot": "application/x-votable+xml",
+    ".html": "text/html",
 }
 
 

@@ -30,6 +30,13 @@ TAP_TABLE_BYTES_PER_ROW = 224  # Parquet of the seed's Gaia columns
 PLOT_PANEL_BYTES_AT_110_DPI = 90_000
 PDF_BYTES_PER_PLOT_BYTE = 0.45  # the PDF re-encodes the PNGs
 SMALL_FILE_BYTES = 10_000  # a record, the metrics, the crate, the notebook
+# The explorer page (benchmarks/results_explorer.json): BokehJS inlined, then per shown row its identifier
+# and label as text and every feature and coordinate as base64 float32. explorer.ROW_LIMIT, repeated
+# because this module runs in the plan's env, which has no Bokeh (tests/test_explorer.py compares them).
+EXPLORER_SCRIPT_BYTES = 1_700_000
+EXPLORER_BYTES_PER_ROW = 40
+EXPLORER_BYTES_PER_VALUE = 5.4
+EXPLORER_ROW_LIMIT = 20_000
 
 # The order in which the workflow's stages follow each other: each stage waits for the one before.
 STAGES = ("table", "features", "graph", "prepared", "projections", "plots", "report")
@@ -166,6 +173,7 @@ def estimate_run(config: dict, rows: int | None, rows_known: str, source_bytes: 
         estimate.add("compute_stability_metrics", "plots", cost, estimate.features_bytes, cost.expected_seconds(rows))
         _transfer(estimate, "upload_report_file", SMALL_FILE_BYTES)
     _add_catalogue(estimate, config, rows, len(iterations), stored.catalogue_bytes)
+    _add_explorer_page(estimate, config, rows, len(iterations))
     pdf_bytes = PDF_BYTES_PER_PLOT_BYTE * plot_size * len(iterations) + SMALL_FILE_BYTES
     for rule in ("render_stability_table", "merge_pdf", "write_run_crate", "write_notebook", "collect_report_plots"):
         estimate.add(rule, "report", RULE_COSTS[rule], 0, RULE_COSTS[rule].seconds)
@@ -204,6 +212,16 @@ def _add_catalogue(estimate: Estimate, config: dict, rows: int | None, iteration
         estimate.disk_bytes += 2 * files  # written, and the staged copy
     cost = RULE_COSTS["collect_embedding_catalogue"]
     estimate.add("collect_embedding_catalogue", "report", cost, 0, cost.seconds)
+
+
+def _add_explorer_page(estimate: Estimate, config: dict, rows: int | None, iterations: int) -> None:
+    """The explorer page, drawn from the catalogue (written or downloaded) wherever the run ends."""
+    values = len(config["features"]) + 2 * iterations * len(config["projections"])
+    # A run that downloads everything may not know its rows: the page shows at most the limit.
+    shown = min(rows, EXPLORER_ROW_LIMIT) if rows is not None else EXPLORER_ROW_LIMIT
+    cost = RULE_COSTS["write_explorer_page"]
+    estimate.add("write_explorer_page", "report", cost, shown * 8 * values, cost.expected_seconds(shown))
+    estimate.disk_bytes += EXPLORER_SCRIPT_BYTES + shown * (EXPLORER_BYTES_PER_ROW + EXPLORER_BYTES_PER_VALUE * values)
 
 
 def _add_computation(estimate: Estimate, config: dict, rows: int, source_bytes: float | None,

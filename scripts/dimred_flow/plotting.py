@@ -14,14 +14,15 @@ from dimred_flow.atomic import replaced_atomically
 from dimred_flow.features import PreparedFeatures
 
 
-def _colour_mapping(features: PreparedFeatures):
-    if features.colour_is_label:
-        categories = sorted(set(features.colour_values.tolist()))
-        codes = np.searchsorted(categories, features.colour_values)
+def colour_mapping(values: np.ndarray, is_label: bool):
+    """(colour values, colour map, categories): label codes into a qualitative map and the sorted
+    labels, or the numbers into viridis and None. The explorer page colours with it too, to match the PDF."""
+    if is_label:
+        categories = sorted(set(values.tolist()))
+        codes = np.searchsorted(categories, values)
         cmap = plt.get_cmap("tab10" if len(categories) <= 10 else "tab20", len(categories))
         return codes, cmap, categories
-    values = features.colour_values.astype(float)
-    return values, plt.get_cmap("viridis"), None
+    return values.astype(float), plt.get_cmap("viridis"), None
 
 
 def view_limits(values: np.ndarray, *, coverage: float = 0.998, spread: float = 3.0) -> tuple[float, float] | None:
@@ -62,7 +63,7 @@ def plot_projections(
     density_above_rows: int | None = None,
 ) -> None:
     """One panel per method, in the order of `panels` (each: method, label, stochastic)."""
-    colours, cmap, categories = _colour_mapping(features)
+    colours, cmap, categories = colour_mapping(features.colour_values, features.colour_is_label)
     titles = {
         panel["method"]: f"{panel['label']} ({f'seed {seed}' if panel['stochastic'] else 'seed-invariant'})"
         for panel in panels
@@ -82,7 +83,7 @@ def plot_projections(
         x_inside = _inside(embedding[:, 0], x_view)
         y_inside = _inside(embedding[:, 1], y_view)
         if density:
-            extent = (*(x_view or _span(embedding[:, 0])), *(y_view or _span(embedding[:, 1])))
+            extent = (*(x_view or finite_span(embedding[:, 0])), *(y_view or finite_span(embedding[:, 1])))
             image = density_image(embedding, colours, extent=extent, mappable=mappable, categorical=bool(categories))
             axis.imshow(image, extent=extent, origin="lower", aspect="auto", interpolation="nearest")
         else:
@@ -129,7 +130,8 @@ def plot_projections(
     plt.close(figure)
 
 
-def _span(values: np.ndarray) -> tuple[float, float]:
+def finite_span(values: np.ndarray) -> tuple[float, float]:
+    """The range of the finite values, widened to one unit where they are all equal."""
     finite = values[np.isfinite(values)]
     low, high = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
     return (low, high) if high > low else (low - 0.5, high + 0.5)

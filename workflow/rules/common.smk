@@ -412,6 +412,11 @@ def staged_catalogue(wildcards=None):
     return list(staged_catalogue_file(how).values())
 
 
+# The explorer page (explore.smk), drawn from the catalogue: wherever the catalogue is, written or
+# downloaded, so is the page.
+EXPLORER_PAGE = "results/explorer.html"
+
+
 def executor_name():
     """The executor jobs run on, for the provenance; known once the run has started."""
     plugin = getattr(workflow, "executor_plugin", None)  # Snakemake 8+
@@ -492,6 +497,12 @@ def run_crate_outputs(wildcards, input):
         )
         for kind, path in zip(("FITS", "VOTable"), input.catalogue)
     ]
+    described.append(
+        (
+            input.explorer,
+            f"explorer page: {', '.join(PANEL_LABELS)} side by side with linked selection, one iteration at a time",
+        )
+    )
     return " ".join(
         f"--output {shlex.quote(path)} {shlex.quote(text)}" for path, text in described
     )
@@ -505,6 +516,7 @@ def final_outputs(wildcards):
         f"results/{USER_FOLDER}/explore.ipynb",
         "results/report/plots",
         *EMBEDDING_CATALOGUE.values(),
+        EXPLORER_PAGE,
     ]
 
 

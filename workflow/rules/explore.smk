@@ -49,3 +49,30 @@ rule collect_embedding_catalogue:
         script=SCRIPTS / "collect_files.py",
     shell:
         "python {params.script} --files {input} --out-dir results 2> {log}"
+
+
+# The catalogue's maps in a browser: the methods side by side, a selection in one lighting up the
+# same stars in the others; drawn from the catalogue alone, so it can be rebuilt from a copy of it.
+rule write_explorer_page:
+    """One self-contained HTML page: every method's map of an iteration, with linked selection."""
+    input:
+        catalogue=EMBEDDING_CATALOGUE["fits"],
+    output:
+        page=report(
+            EXPLORER_PAGE,
+            caption="../report/explorer.rst",
+            category="Explorer",
+        ),
+    log:
+        "logs/write_explorer_page.log",
+    benchmark:
+        "results/benchmarks/write_explorer_page.tsv"
+    conda:
+        f"{ENVS}/plot.yaml"
+    threads: 1
+    resources:
+        **rule_resources("write_explorer_page"),
+    params:
+        script=SCRIPTS / "write_explorer_page.py",
+    shell:
+        "python {params.script} --catalogue {input.catalogue} --out {output.page} 2> {log}"

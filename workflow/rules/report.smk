@@ -60,6 +60,7 @@ rule write_run_crate:
         stability=staged_stability,
         data=local_data,
         catalogue=list(EMBEDDING_CATALOGUE.values()),
+        explorer=EXPLORER_PAGE,
         # Not described, only waited for: the crate records the wall time of every job that has
         # run, so it comes after all of them (its own stage-out aside) and is the same in every run.
         notebook=f"results/{USER_FOLDER}/explore.ipynb",
