@@ -14,8 +14,15 @@ from dimred_flow.numeric_environment import cpu
 from dimred_flow.reproducibility import embedding_distance
 from workflow_runner import run_snakemake
 
-# What decides a run's science: every embedding, every plot, the merged PDF.
-COMPARED = ("results/embeddings/*/*/iteration_*.npy", "results/plots/*.png", "results/merged_plots.pdf")
+# What decides a run's science: every embedding, every plot, the merged PDF, and what astronomers open in
+# their own tools: the embedding catalogue and the explorer page.
+COMPARED = (
+    "results/embeddings/*/*/iteration_*.npy",
+    "results/plots/*.png",
+    "results/merged_plots.pdf",
+    "results/embedding_catalogue.*",
+    "results/explorer.html",
+)
 COMMITTED_REFERENCE = Path(__file__).parent / "data" / "reference_outputs.json"
 
 

@@ -3,7 +3,11 @@ subsample, drawn from the catalogue's FITS file alone. tests/test_explorer_brows
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -27,6 +31,7 @@ from dimred_flow.estimate import EXPLORER_ROW_LIMIT
 from dimred_flow.explorer import (
     COUNT_NAME,
     ITERATION_NAME,
+    RANDOM_ID,
     ROW_LIMIT,
     SOURCE_NAME,
     catalogue_run,
@@ -37,6 +42,8 @@ from dimred_flow.explorer import (
 )
 from dimred_flow.plotting import colour_mapping
 from test_catalogue import DERIVE, RUN, prepared_features, source_table
+
+SCRIPTS = Path(__file__).resolve().parents[1] / "scripts"
 
 
 def written(tmp_path, run: RunDescription = RUN, table: Table | None = None) -> Table:
@@ -155,3 +162,18 @@ def test_the_page_is_one_file_with_every_script_inlined(tmp_path):
     assert (shown, total) == (58, 58)
     assert not re.search(r"<script[^>]+src=", html) and not re.search(r"<link[^>]+href=", html)
     assert "Bokeh" in html and "selection_count" in html
+
+
+def test_the_same_catalogue_gives_the_same_page_bytes(tmp_path):
+    """Bokeh's random ids are replaced by ids derived from the page: each write is a fresh process, as in the rule."""
+    written(tmp_path)
+    pages = []
+    for name in ("a.html", "b.html"):
+        subprocess.run(
+            [sys.executable, str(SCRIPTS / "write_explorer_page.py"), "--catalogue", str(tmp_path / "c.fits"),
+             "--out", str(tmp_path / name)],
+            check=True, capture_output=True, env={**os.environ, "PYTHONPATH": str(SCRIPTS)},
+        )
+        pages.append((tmp_path / name).read_bytes())
+    assert pages[0] == pages[1]
+    assert not RANDOM_ID.search(pages[0].decode())

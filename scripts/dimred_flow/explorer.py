@@ -9,6 +9,9 @@ every other seed put it. Colours and legend are those of the PDF (plotting.colou
 
 from __future__ import annotations
 
+import hashlib
+import re
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,6 +33,8 @@ SOURCE_NAME = "stars"
 COUNT_NAME = "selection_count"
 ITERATION_NAME = "iteration"
 PANEL_SIZE = 420
+# Bokeh names the document and its root elements with random UUIDs (version 4).
+RANDOM_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}")
 
 
 @dataclass(frozen=True)
@@ -252,6 +257,18 @@ def explorer_layout(catalogue: Table, row_limit: int = ROW_LIMIT):
     return column(header, row(selector, count), row(*figures))
 
 
+def with_stable_ids(html: str) -> str:
+    """The page with Bokeh's random ids replaced by ids derived from its content, so the same
+    catalogue gives the same bytes (the crate's checksums and the reproducibility checks compare them).
+    The replacements are version-5 UUIDs behind a letter, as Bokeh's element ids must be CSS-safe.
+    """
+    random_ids = list(dict.fromkeys(RANDOM_ID.findall(html)))
+    content = hashlib.sha256(RANDOM_ID.sub("", html).encode()).hexdigest()
+    for index, random_id in enumerate(random_ids):
+        html = html.replace(random_id, f"bk-{uuid.uuid5(uuid.NAMESPACE_URL, f'{content}/{index}')}")
+    return html
+
+
 def write_explorer_page(catalogue_path: str | Path, out_path: str | Path, row_limit: int = ROW_LIMIT) -> tuple[int, int]:
     """Write the page of a catalogue's FITS file; (stars shown, stars in the catalogue)."""
     from bokeh.embed import file_html
@@ -259,7 +276,7 @@ def write_explorer_page(catalogue_path: str | Path, out_path: str | Path, row_li
 
     catalogue = Table.read(catalogue_path, hdu="EMBEDDINGS")
     layout = explorer_layout(catalogue, row_limit)
-    html = file_html(layout, INLINE, title="dimred-flow explorer")
+    html = with_stable_ids(file_html(layout, INLINE, title="dimred-flow explorer"))
     with replaced_atomically(out_path) as partial:
         partial.write_text(html, encoding="utf-8")
     shown = len(layout.select_one({"name": SOURCE_NAME}).data[identifier_column(catalogue)])

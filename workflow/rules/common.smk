@@ -158,7 +158,12 @@ def job_resources(cost):
         return f"{mem_mb(wildcards, input, attempt)}Mi"
 
     def runtime(wildcards, input):
-        return cost_of(wildcards).limit_minutes(input.size_mb)
+        try:
+            return cost_of(wildcards).limit_minutes(input.size_mb)
+        except FileNotFoundError:
+            # A dry run shows jobs whose input is not there yet; Snakemake 7 (REANA) must still read
+            # their runtime as minutes. The job itself is sized when it starts, from its input.
+            return cost_of(wildcards).minutes
 
     return {
         "mem_mb": mem_mb,
