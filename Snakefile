@@ -82,3 +82,10 @@ rule plan:
 ENV_VENVS = os.environ.get("DIMRED_FLOW_VENVS")
 if ENV_VENVS:
     use_env_venvs(ENV_VENVS)
+
+# A misspelt rule in reana.rule_backends would leave that rule on the default backend unnoticed.
+MISNAMED_RULES = unknown_rules(REANA, {rule.name for rule in workflow.rules})
+if MISNAMED_RULES:
+    raise WorkflowError(
+        f"Invalid configuration: config key 'reana.rule_backends' names no rule of the workflow: {', '.join(MISNAMED_RULES)}"
+    )

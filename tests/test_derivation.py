@@ -53,6 +53,10 @@ OTHER_VALUES = {
     "creator.orcid": "https://orcid.org/0000-0001-5109-3700",
     "creator.affiliation": "Elsewhere",
     "creator.affiliation_url": "https://elsewhere.example",
+    "reana.rule_backends": {"project_embeddings": "htcondorcern"},
+    "reana.settings.htcondor_accounting_group": "group_u_dimred",
+    "reana.settings.slurm_partition": "short",
+    "reana.settings.c4p_additional_requirements": "(CUDACapability >= 7)",
 }
 
 

@@ -13,6 +13,7 @@ checkpoint, e.g. results/ from a local run in the repository root.)
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -22,6 +23,7 @@ from types import SimpleNamespace
 import pytest
 import yaml
 
+from dimred_flow.backends import REANA_BACKENDS
 from rule_programs import parsed_rules
 
 REPO = Path(__file__).resolve().parents[1]
@@ -59,6 +61,13 @@ def workspace(tmp_path_factory) -> Path:
     # The same spec without parameters: the workflow's own default, config/config.yaml.
     default = {**SPEC, "inputs": {key: value for key, value in SPEC["inputs"].items() if key != "parameters"}}
     (root / "reana-default-config.yaml").write_text(yaml.safe_dump(default, sort_keys=False))
+    # One spec per backend: config/reana.yaml with reana.compute_backend set, as a user would edit it.
+    reana_config = yaml.safe_load((REPO / SPEC["inputs"]["parameters"]["input"]).read_text())
+    for backend in REANA_BACKENDS:
+        config = f"config/reana-{backend}.yaml"
+        (root / config).write_text(yaml.safe_dump({**reana_config, "reana": {"compute_backend": backend}}))
+        spec = {**SPEC, "inputs": {**SPEC["inputs"], "parameters": {"input": config}}}
+        (root / f"reana-{backend}.yaml").write_text(yaml.safe_dump(spec, sort_keys=False))
     return root
 
 
@@ -98,7 +107,7 @@ def test_reana_config_is_valid_with_placeholders_to_edit():
     assert "access_key" not in str(reana) and "secret" not in yaml.safe_dump(reana).lower()
 
 
-@pytest.mark.parametrize("spec", ["reana.yaml", "reana-default-config.yaml"])
+@pytest.mark.parametrize("spec", ["reana.yaml", "reana-default-config.yaml", *(f"reana-{name}.yaml" for name in REANA_BACKENDS)])
 def test_reana_client_validates_the_spec(reana_client, workspace, spec):
     done = _validate(workspace / spec)
     output = done.stdout + done.stderr
@@ -119,6 +128,43 @@ def test_snakemake_7_dry_runs_the_workflow(reana_client, workspace, configfile):
     output = done.stdout + done.stderr
     assert done.returncode == 0, output[-4000:]
     assert "list_stored_plots" in output and "This was a dry-run" in output, output[-4000:]
+
+
+# Run in reana-client's venv: the steps reana-commons reads of the workflow (Snakemake 7.32), and its
+# own check of their backends against an instance's list. `reana-client validate` checks the names
+# only with --server-capabilities, against a live server's list; this is the same check offline.
+_STEP_BACKENDS = """
+import json, sys
+from reana_commons.errors import REANAValidationError
+from reana_commons.snakemake import snakemake_load
+from reana_commons.validation.compute_backends import build_compute_backends_validator
+
+steps = snakemake_load("Snakefile", input=sys.argv[1], workdir=".")["steps"]
+spec = {"workflow": {"type": "snakemake", "specification": {"steps": steps}}}
+
+def accepted(enabled):
+    try:
+        build_compute_backends_validator(spec, enabled).validate()
+        return True
+    except REANAValidationError:
+        return False
+
+print(json.dumps({"backends": sorted({str(step["compute_backend"]) for step in steps}),
+                  "steps": len(steps), "accepted_alone": accepted([sys.argv[2]]),
+                  "accepted_without": accepted([name for name in sys.argv[3:] if name != sys.argv[2]])}))
+"""
+
+
+@pytest.mark.parametrize("backend", list(REANA_BACKENDS))
+def test_every_step_names_the_chosen_backend_which_an_instance_must_enable(reana_client, workspace, backend):
+    done = subprocess.run(
+        [str(reana_client / "bin" / "python"), "-c", _STEP_BACKENDS, f"config/reana-{backend}.yaml", backend, *REANA_BACKENDS],
+        cwd=workspace, capture_output=True, text=True, timeout=300, check=False,
+    )
+    assert done.returncode == 0, (done.stdout + done.stderr)[-4000:]
+    found = json.loads(done.stdout.strip().splitlines()[-1])
+    assert found["steps"] >= 20 and found["backends"] == [backend], found
+    assert found["accepted_alone"] and not found["accepted_without"], found
 
 
 class _JobInput:

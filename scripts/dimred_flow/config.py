@@ -14,6 +14,7 @@ from pathlib import Path
 import jsonschema
 import yaml
 
+from dimred_flow.backends import REANA_BACKENDS
 from dimred_flow.chunks import ChunkError, chunk_conditions, require_placeholder
 from dimred_flow.errors import UserError
 from dimred_flow.methods import REGISTRY, method
@@ -26,7 +27,8 @@ class ConfigError(UserError, ValueError):
 
 
 def load_schema(path: Path = SCHEMA_PATH) -> dict:
-    """The config schema, with each method's settings from its module (dimred_flow.methods)."""
+    """The config schema, with each method's settings from its module (dimred_flow.methods) and the REANA
+    backends from dimred_flow.backends."""
     with open(path) as handle:
         schema = yaml.safe_load(handle)
     schema["properties"]["methods"]["properties"] = {
@@ -34,6 +36,9 @@ def load_schema(path: Path = SCHEMA_PATH) -> dict:
         for name, known in REGISTRY.items()
     }
     schema["properties"]["projections"]["items"]["enum"] = sorted(REGISTRY)
+    reana = schema["properties"]["reana"]["properties"]
+    reana["compute_backend"]["enum"] = [None, *REANA_BACKENDS]
+    reana["rule_backends"]["additionalProperties"] = {"enum": list(REANA_BACKENDS)}
     return schema
 
 

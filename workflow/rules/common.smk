@@ -12,6 +12,13 @@ from snakemake.exceptions import WorkflowError
 REPO = Path(workflow.current_basedir).parents[1]
 sys.path.insert(0, str(REPO / "scripts"))
 
+from dimred_flow.backends import (  # noqa: E402
+    htcondor_limits,
+    reana_cores_resource,
+    reana_limits,
+    reana_settings,
+    unknown_rules,
+)
 from dimred_flow.config import (  # noqa: E402
     ConfigError,
     batch_of,
@@ -134,28 +141,34 @@ wildcard_constraints:
 # enforces memory (Slurm kills the job) it is retried, asking more each time; resources.memory_scale
 # scales its first request.
 MEMORY_SCALE = config["resources"]["memory_scale"]
+REANA = config["reana"]
 
 
-def job_resources(cost):
-    """mem_mb (for the local scheduler and Slurm), the pod limit REANA applies (its own default is
-    smaller than some jobs need) and runtime in minutes, from a Cost or a function of the wildcards
-    giving one, grown with the job's input: a job on a million-row table asks for what it needs.
+def job_resources(cost, rule):
+    """mem_mb (for the local scheduler, Slurm and Kubernetes) and runtime in minutes, from a Cost or a
+    function of the wildcards giving one, grown with the job's input: a job on a million-row table
+    asks for what it needs. The same limits as the HTCondor executor and rule's REANA backend read
+    them (dimred_flow/backends.py; REANA's default pod limit is smaller than some jobs need), and
+    that backend's name and settings (config reana).
     A fixed Cost gives plain numbers: Snakemake 7 (REANA) cannot read a runtime whose input is not
     there yet.
     """
+    resources = reana_settings(REANA, rule)
+    cores = reana_cores_resource(REANA, rule)
+    if cores:
+        resources[cores] = lambda wildcards, threads: str(threads)
     if isinstance(cost, Cost) and cost.fixed:
         return {
             "mem_mb": cost.mem_mb,
-            "kubernetes_memory_limit": f"{cost.mem_mb}Mi",
             "runtime": cost.minutes,
+            **htcondor_limits(cost.mem_mb, cost.minutes),
+            **reana_limits(REANA, rule, cost.mem_mb, cost.minutes),
+            **resources,
         }
     cost_of = cost if callable(cost) else lambda wildcards: cost
 
     def mem_mb(wildcards, input, attempt=1):
         return cost_of(wildcards).memory_mb(input.size_mb, MEMORY_SCALE, attempt)
-
-    def kubernetes_memory_limit(wildcards, input, attempt=1):
-        return f"{mem_mb(wildcards, input, attempt)}Mi"
 
     def runtime(wildcards, input):
         try:
@@ -165,16 +178,32 @@ def job_resources(cost):
             # their runtime as minutes. The job itself is sized when it starts, from its input.
             return cost_of(wildcards).minutes
 
+    def limits(wildcards, input, attempt):
+        """The job's limits as HTCondor and its REANA backend read them."""
+        memory, minutes = mem_mb(wildcards, input, attempt), runtime(wildcards, input)
+        return {
+            **htcondor_limits(memory, minutes),
+            **reana_limits(REANA, rule, memory, minutes),
+        }
+
+    def limit(key):
+        return lambda wildcards, input, attempt=1: limits(wildcards, input, attempt)[
+            key
+        ]
+
+    # The keys are those of any job's limits: they depend on the backend, not on the numbers.
+    keys = [*htcondor_limits(0, 0), *reana_limits(REANA, rule, 0, 0)]
     return {
         "mem_mb": mem_mb,
-        "kubernetes_memory_limit": kubernetes_memory_limit,
         "runtime": runtime,
+        **{key: limit(key) for key in keys},
+        **resources,
     }
 
 
 def rule_resources(rule):
     """job_resources of RULE_COSTS[rule]."""
-    return job_resources(RULE_COSTS[rule])
+    return job_resources(RULE_COSTS[rule], rule)
 
 
 def storage_args():

@@ -47,7 +47,7 @@ rule fetch_tap_table:
         f"{ENVS}/fetch.yaml"
     threads: 1
     resources:
-        **job_resources(TAP_FETCH_COST),
+        **job_resources(TAP_FETCH_COST, "fetch_tap_table"),
     params:
         script=SCRIPTS / "fetch_tap_table.py",
         query=tap_query,
@@ -72,7 +72,7 @@ rule fetch_tap_chunk:
         f"{ENVS}/fetch.yaml"
     threads: 1
     resources:
-        **job_resources(TAP_FETCH_COST),
+        **job_resources(TAP_FETCH_COST, "fetch_tap_chunk"),
     params:
         script=SCRIPTS / "fetch_tap_table.py",
         query=tap_query,

@@ -118,7 +118,9 @@ rule project_embeddings:
     # threads, so that a seed's embedding does not depend on the cores of the machine.
     threads: 1
     resources:
-        **job_resources(lambda wildcards: method(wildcards.method).resources),
+        **job_resources(
+            lambda wildcards: method(wildcards.method).resources, "project_embeddings"
+        ),
     params:
         script=SCRIPTS / "project.py",
         batch=batch_args,
