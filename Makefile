@@ -2,12 +2,15 @@
 VENV := .venv
 BIN := $(abspath $(VENV))/bin
 export PATH := $(BIN):$(PATH)
+# The venv holds the HTCondor executor for the tests (requirements-dev.txt); outside a pool its bindings
+# would warn at every snakemake start. A pool's own CONDOR_CONFIG, when set, wins.
+export CONDOR_CONFIG ?= /dev/null
 
 .PHONY: run test install servers crate-zip
 
 install: $(VENV)/.installed
 
-$(VENV)/.installed: requirements.txt requirements-dev.txt
+$(VENV)/.installed: requirements.txt requirements-dev.txt profiles/htcondor/requirements.txt
 	python3 -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -r requirements-dev.txt

@@ -52,6 +52,7 @@ def all_pin_sources() -> dict[str, dict[str, str | None]]:
     sources = {
         "requirements.txt": parse_requirements(REPO / "requirements.txt"),
         "requirements-dev.txt": parse_requirements(REPO / "requirements-dev.txt"),
+        "profiles/htcondor/requirements.txt": parse_requirements(REPO / "profiles" / "htcondor" / "requirements.txt"),
         "environment.yml": parse_conda(REPO / "environment.yml"),
         "containers/Dockerfile": parse_dockerfile(DOCKERFILE),
     }

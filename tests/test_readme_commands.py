@@ -31,6 +31,9 @@ COVERED_ELSEWHERE = {
     "DIMRED_FLOW_VENVS=": "tests/test_env_venvs.py",
     "git clone": "needs the network; tests/test_deploy.py deploys a local release the same way",
     "pip install snakedeploy": "requirements-dev.txt pins it",
+    "pip install -r requirements.txt -r profiles/htcondor/requirements.txt": (
+        "make install installs both (requirements-dev.txt includes them); tests/test_backends.py uses the plugin"
+    ),
     "snakedeploy deploy-workflow": "tests/test_deploy.py",
     "reana-client": "needs a REANA server; tests/test_reana.py validates reana.yaml and rehearses it in the image",
     "docker": "needs a container registry; tests/test_container.py builds and runs the image with podman",
