@@ -33,6 +33,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from machine_needs import skip_or_fail
+
 DACHS_DIR = Path(__file__).resolve().parent / "servers" / "dachs"
 CSV_PATH = DACHS_DIR / "gaia_sample.csv"
 TABLE = "dimred_test.main"
@@ -53,12 +55,6 @@ def assert_same_tables(a, b) -> None:
         assert (np.asarray(a[name])[~mask_a] == np.asarray(b[name])[~mask_b]).all(), name
         assert a[name].unit == b[name].unit, name
         assert a[name].dtype == b[name].dtype, name
-
-
-def _skip_or_fail(reason: str):
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(f"{reason} (CI=true: not skipping)", pytrace=False)
-    pytest.skip(reason)
 
 
 class DachsServer:
@@ -113,9 +109,9 @@ class DachsServer:
 @pytest.fixture(scope="session")
 def dachs_server():
     if shutil.which("dachs") is None or not INSTALLED_RD.exists():
-        _skip_or_fail(NOT_PROVISIONED)
+        skip_or_fail(NOT_PROVISIONED)
     if os.geteuid() != 0:
-        _skip_or_fail("the DaCHS test server is started as root (start.sh rewrites /etc/gavo.rc)")
+        skip_or_fail("the DaCHS test server is started as root (start.sh rewrites /etc/gavo.rc)")
     server = DachsServer(int(os.environ.get("DACHS_PORT", "8765")))
     try:
         server.start()

@@ -12,15 +12,14 @@ import asyncio
 import base64
 import itertools
 import json
-import os
 import re
-import shutil
 import subprocess
 import tempfile
 from pathlib import Path
 
 import aiohttp
-import pytest
+
+from machine_needs import installed_command
 
 # Whether BokehJS has rendered every document of the page, and how long after navigation started.
 BOKEH_RENDERED = """
@@ -37,13 +36,7 @@ new Promise(resolve => {
 
 def chromium_or_skip() -> str:
     """Chromium's path; without it a skip, or under CI=true a failure (CI must never skip silently)."""
-    found = shutil.which("chromium")
-    if found is None:
-        problem = "Chromium is not installed here (bash tests/servers/chromium/provision.sh installs it)"
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"{problem}; CI=true, so this is a failure, not a skip")
-        pytest.skip(problem)
-    return found
+    return installed_command("chromium", "tests/servers/chromium/provision.sh")
 
 
 class HeadlessChromium:

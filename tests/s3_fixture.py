@@ -112,6 +112,17 @@ def s3_server(tmp_path_factory):
         yield server
 
 
+@pytest.fixture(params=["local", "s3"])
+def storage(request, tmp_path, clean_environment):
+    """Storage in a local directory and on the S3 server: a test that takes it runs against both."""
+    from dimred_flow.storage import open_storage
+
+    if request.param == "local":
+        return open_storage(str(tmp_path / "store"))
+    server = request.getfixturevalue("s3_server")
+    return open_storage("s3://plots/prefix", server.endpoint_url, environ=server.credentials())
+
+
 @pytest.fixture
 def clean_environment(monkeypatch):
     """No S3 credentials leak in from the developer's shell."""

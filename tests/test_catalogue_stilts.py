@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 import re
-import shutil
 import subprocess
 
 import numpy as np
@@ -21,6 +19,7 @@ from astropy.table import Table
 
 from dimred_flow.features import load_features
 from dimred_flow.tables import read_parquet
+from machine_needs import installed_command
 from workflow_runner import SMALL_CONFIG
 
 pytestmark = pytest.mark.workflow
@@ -38,13 +37,7 @@ COLUMNS = [
 
 @pytest.fixture(scope="module")
 def stilts() -> str:
-    found = shutil.which("stilts")
-    if found is None:
-        problem = "STILTS is not installed here (bash tests/servers/stilts/provision.sh installs it)"
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"{problem}; CI=true, so this is a failure, not a skip")
-        pytest.skip(problem)
-    return found
+    return installed_command("stilts", "tests/servers/stilts/provision.sh")
 
 
 def run_stilts(stilts: str, *arguments: str) -> str:

@@ -6,7 +6,7 @@ import pytest
 from dimred_flow import metrics, projections
 from dimred_flow.methods import REGISTRY, tsne
 from dimred_flow.methods.pca import fit_pca
-from dimred_flow.methods.umap import fit_umap
+from dimred_flow.methods.umap import fit_umap, placed_by_membership
 
 
 def default_settings(method) -> dict:
@@ -132,6 +132,28 @@ def test_an_embedding_of_the_fitted_rows_is_completed_in_table_order(large):
     others = graph.other_rows(6000)
     # A placed row sits at its nearest fitted rows' median: near its own coordinates here.
     assert np.median(np.abs(whole[others] - matrix[others, :2])) < 1.0
+
+
+def test_umap_places_rows_where_umap_learns_transform_starts_them(large):
+    """placed_by_membership is init_graph_transform on transform()'s bipartite graph, vectorised; a row
+    at zero distance from a fitted row takes that row's place."""
+    import scipy.sparse
+    from umap.umap_ import compute_membership_strengths, init_graph_transform, smooth_knn_dist
+
+    matrix, graph = large
+    others = graph.other_rows(matrix.shape[0])
+    duplicate = matrix.copy()
+    duplicate[others[0]] = matrix[graph.fitted_rows[7]]
+    graph = projections.neighbour_graph(duplicate, 30, seed=4, fit_rows=1500, placement_neighbors=15)
+    fitted_embedding = np.random.default_rng(3).normal(size=(1500, 2)).astype(np.float32)
+    distances, indices = graph.placement_distances, graph.placement_indices
+    sigmas, rhos = smooth_knn_dist(distances, 15.0, local_connectivity=0.0)
+    rows, cols, strengths, _ = compute_membership_strengths(indices, distances, sigmas, rhos, bipartite=True)
+    bipartite = scipy.sparse.coo_matrix((strengths, (rows, cols)), shape=(len(others), 1500)).tocsr()
+    bipartite.eliminate_zeros()
+    placed = placed_by_membership(graph, fitted_embedding, 15)
+    np.testing.assert_allclose(placed, init_graph_transform(bipartite, fitted_embedding), atol=1e-5)
+    np.testing.assert_array_equal(placed[0], fitted_embedding[7])
 
 
 @pytest.mark.parametrize("name", [name for name, method in REGISTRY.items() if method.uses_graph])

@@ -26,14 +26,6 @@ def plot(tmp_path):
     return path
 
 
-@pytest.fixture(params=["local", "s3"])
-def storage(request, tmp_path, clean_environment):
-    if request.param == "local":
-        return open_storage(str(tmp_path / "store"))
-    server = request.getfixturevalue("s3_server")
-    return open_storage("s3://plots/prefix", server.endpoint_url, environ=server.credentials())
-
-
 def test_round_trip_and_inventory(storage, plot, tmp_path):
     assert_plot_round_trip(storage, plot, tmp_path)
 

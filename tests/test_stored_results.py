@@ -7,18 +7,10 @@ import json
 
 import pytest
 
-from dimred_flow.storage import StorageError, open_storage
+from dimred_flow.storage import StorageError
 from dimred_flow.stored_results import download_result, find_result, upload_result
 
 FINGERPRINT = "c" * 64
-
-
-@pytest.fixture(params=["local", "s3"])
-def storage(request, tmp_path, clean_environment):
-    if request.param == "local":
-        return open_storage(str(tmp_path / "store"))
-    server = request.getfixturevalue("s3_server")
-    return open_storage("s3://plots/prefix", server.endpoint_url, environ=server.credentials())
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""UMAP (umap-learn), on the shared neighbour graph; above fit_rows, placed by umap-learn's transform."""
+"""UMAP (umap-learn), on the shared neighbour graph; above fit_rows, placed where umap-learn's transform starts rows."""
 
 from __future__ import annotations
 
@@ -8,25 +8,33 @@ from dimred_flow.costs import SeedTiming
 from dimred_flow.methods import Method
 
 
-class _PlacementIndex:
-    """The part of a search index that umap-learn's `transform` uses, answered from the shared
-    graph's placement neighbours: the rows it is asked about are always the graph's other rows."""
+def placed_by_membership(graph, fitted_embedding, n_neighbors: int):
+    """The rows above fit_rows where umap-learn's `transform` starts them: the mean of their nearest
+    fitted rows' places, weighted by UMAP's membership strengths (smooth_knn_dist with its
+    transform's local connectivity), a row at zero distance from a fitted row taking that row's place.
+    Unlike `transform`, no epochs follow: they cost 80 s per seed at 1,000,000 rows and bought no
+    quality on the fixed subsample (benchmarks/results_umap_placement.json). Vectorised
+    init_graph_transform, whose row loop is Python."""
+    import numpy as np
+    from umap.umap_ import smooth_knn_dist
 
-    _angular_trees = False
-
-    def __init__(self, graph):
-        self._graph = graph
-
-    def query(self, rows, k: int, epsilon: float = 0.0):
-        if rows.shape[0] != self._graph.placement_indices.shape[0]:
-            raise ValueError("the placement index answers only for the graph's own other rows")
-        return self._graph.placement_indices[:, :k], self._graph.placement_distances[:, :k]
+    distances = graph.placement_distances[:, :n_neighbors]
+    indices = graph.placement_indices[:, :n_neighbors]
+    # transform() connects a new row to no fitted row for free: local connectivity 1 - 1.
+    sigmas, rhos = smooth_knn_dist(distances, float(n_neighbors), local_connectivity=0.0)
+    excess = distances - rhos[:, None]
+    exact = (excess <= 0) | (sigmas[:, None] == 0)
+    weights = np.exp(-np.maximum(excess, 0) / np.where(sigmas == 0, 1, sigmas)[:, None]).astype(np.float32)
+    placed = np.einsum("rk,rkd->rd", weights, fitted_embedding[indices]) / weights.sum(axis=1, keepdims=True)
+    first_exact = exact.argmax(axis=1)
+    at_a_fitted_row = exact.any(axis=1)
+    placed[at_a_fitted_row] = fitted_embedding[indices[at_a_fitted_row, first_exact[at_a_fitted_row]]]
+    return placed.astype(fitted_embedding.dtype)
 
 
 def fit_umap(matrix, seed: int, *, n_neighbors: int, min_dist: float, graph=None, prepared=None, threads: int = 1):
     """UMAP of every row. On a subsampled graph the fitted rows are embedded and every other row is
-    placed by umap-learn's own `transform` (its neighbours' weighted mean, then 30 epochs that move
-    only the placed rows), seeded with the same seed."""
+    placed at the membership-weighted mean of its nearest fitted rows (placed_by_membership)."""
     import numpy as np
 
     from dimred_flow.projections import numba_cache_on_import
@@ -51,19 +59,16 @@ def fit_umap(matrix, seed: int, *, n_neighbors: int, min_dist: float, graph=None
         n_neighbors=n_neighbors,
         min_dist=min_dist,
         random_state=seed,
-        transform_seed=seed,
         n_jobs=1,
         precomputed_knn=precomputed,
     )
     with warnings.catch_warnings():
-        # The search index of precomputed_knn[2] only serves transform(), which gets _PlacementIndex.
+        # The search index of precomputed_knn[2] would only serve transform(), which is not used.
         warnings.filterwarnings("ignore", message=r"precomputed_knn\[2\]")
         embedding = model.fit_transform(fitted).astype(np.float32)
     if graph is None or not graph.subsampled:
         return embedding
-    model._knn_search_index = _PlacementIndex(graph)
-    placed = model.transform(matrix[graph.other_rows(matrix.shape[0])])
-    return graph.whole(embedding, placed.astype(np.float32))
+    return graph.whole(embedding, placed_by_membership(graph, embedding, n_neighbors))
 
 
 METHOD = Method(
@@ -91,7 +96,7 @@ METHOD = Method(
     fit=fit_umap,
     # umap-learn counts the row itself among its n_neighbors.
     graph_neighbours=lambda settings: settings["n_neighbors"] - 1,
-    # Its transform places a row from as many fitted rows as it has neighbours.
+    # A row above fit_rows is placed from as many fitted rows as UMAP has neighbours.
     placement_neighbours=lambda settings: settings["n_neighbors"],
     # The UMAP job carries numba's compilation (~40 s with a cold cache): started before the
     # t-SNE chain fills the other cores instead of UMAP trailing behind it.
