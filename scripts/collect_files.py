@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
-"""Gather staged files into one folder under their own names (hard links where possible): the plots for
-the Snakemake report, the embedding catalogue as results/embedding_catalogue.*."""
+"""Gather staged files into one folder under their own names: the plots for the Snakemake report, the
+embedding catalogue as results/embedding_catalogue.*. Copies, not hard links: a link shares its input's
+modification time, and an output older than another of the job's inputs makes Snakemake fail the job."""
 
 import argparse
-import os
 import shutil
 from pathlib import Path
 
@@ -20,11 +20,9 @@ def main() -> None:
     args.out_dir.mkdir(parents=True, exist_ok=True)
     for staged in args.files:
         target = args.out_dir / staged.name
+        # A link an earlier version left would be written through into the staged file.
         target.unlink(missing_ok=True)
-        try:
-            os.link(staged, target)
-        except OSError:  # another filesystem, or links not supported
-            shutil.copyfile(staged, target)
+        shutil.copyfile(staged, target)
     log.info("collected %d files in %s", len(args.files), args.out_dir)
 
 
