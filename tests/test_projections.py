@@ -6,7 +6,7 @@ import pytest
 from dimred_flow import metrics, projections
 from dimred_flow.methods import REGISTRY, tsne
 from dimred_flow.methods.pca import fit_pca
-from dimred_flow.methods.umap import fit_umap, placed_by_membership
+from dimred_flow.methods.umap import fit_umap, weighted_mean_of_neighbours
 
 
 def default_settings(method) -> dict:
@@ -134,9 +134,9 @@ def test_an_embedding_of_the_fitted_rows_is_completed_in_table_order(large):
     assert np.median(np.abs(whole[others] - matrix[others, :2])) < 1.0
 
 
-def test_umap_places_rows_where_umap_learns_transform_starts_them(large):
-    """placed_by_membership is init_graph_transform on transform()'s bipartite graph, vectorised; a row
-    at zero distance from a fitted row takes that row's place."""
+def test_umap_transform_starts_rows_where_umap_learns_own_initialisation_does(large):
+    """weighted_mean_of_neighbours is init_graph_transform without its loop, on transform()'s bipartite
+    graph: a row at zero distance from a fitted row takes that row's place, a row without neighbours NaN."""
     import scipy.sparse
     from umap.umap_ import compute_membership_strengths, init_graph_transform, smooth_knn_dist
 
@@ -149,11 +149,13 @@ def test_umap_places_rows_where_umap_learns_transform_starts_them(large):
     distances, indices = graph.placement_distances, graph.placement_indices
     sigmas, rhos = smooth_knn_dist(distances, 15.0, local_connectivity=0.0)
     rows, cols, strengths, _ = compute_membership_strengths(indices, distances, sigmas, rhos, bipartite=True)
+    strengths[rows == 1] = 0  # a row left with no neighbours
     bipartite = scipy.sparse.coo_matrix((strengths, (rows, cols)), shape=(len(others), 1500)).tocsr()
     bipartite.eliminate_zeros()
-    placed = placed_by_membership(graph, fitted_embedding, 15)
+    placed = weighted_mean_of_neighbours(bipartite, fitted_embedding)
     np.testing.assert_allclose(placed, init_graph_transform(bipartite, fitted_embedding), atol=1e-5)
     np.testing.assert_array_equal(placed[0], fitted_embedding[7])
+    assert np.isnan(placed[1]).all()
 
 
 @pytest.mark.parametrize("name", [name for name, method in REGISTRY.items() if method.uses_graph])

@@ -243,14 +243,63 @@ def write_fits(catalogue: Table, path: str | Path) -> None:
         fits.HDUList([fits.PrimaryHDU(), hdu]).writeto(partial)
 
 
+# VOTable datatypes whose BINARY2 serialisation is their big-endian bytes (VOTable 1.3, 5.4 and 5.5).
+BINARY2_TYPES = {"unsignedByte": "u1", "short": ">i2", "int": ">i4", "long": ">i8", "float": ">f4", "double": ">f8"}
+
+
+def _ascii_strings(table: Table) -> Table:
+    """The table with its text columns as fixed-width ASCII bytes (VOTable char[N]) where they are ASCII."""
+    plain = Table(table, copy=False)
+    plain.meta = {}
+    for name in plain.colnames:
+        column = plain[name]
+        if column.dtype.kind == "U" and all(str(value).isascii() for value in np.unique(np.ma.filled(column, ""))):
+            plain[name] = np.ma.MaskedArray(np.char.encode(np.ma.filled(column, ""), "ascii"), mask=np.ma.getmaskarray(column))
+    return plain
+
+
+def binary2_stream(table: Table, fields) -> bytes | None:
+    """The rows of `table` as VOTable BINARY2 bytes for its `fields`: each row its null flags (a bit per
+    field, first field in the most significant bit), then every field's fixed-width big-endian value.
+    Built by numpy in one array: astropy's own BINARY2 writer goes row by row in Python, 4 minutes for
+    a million-row catalogue. None where a field has no fixed width here (astropy then writes it)."""
+    formats = []
+    for field, name in zip(fields, table.colnames):
+        shape = table[name].shape[1:]
+        if field.datatype == "char" and field.arraysize not in (None, "*") and "x" not in field.arraysize and not shape:
+            formats.append((name, f"S{field.arraysize}"))
+        elif field.datatype in BINARY2_TYPES and (field.arraysize is None) == (not shape):
+            formats.append((name, BINARY2_TYPES[field.datatype], shape))
+        else:
+            return None
+    flag_bytes = (len(formats) + 7) // 8
+    rows = np.zeros(len(table), dtype=np.dtype([(f"{'_' * 8}null_flags", "u1", (flag_bytes,)), *formats]))
+    flags = rows.dtype.names[0]
+    for index, name in enumerate(table.colnames):
+        column = table[name]
+        mask = np.ma.getmaskarray(column)
+        if mask.ndim > 1:
+            mask = mask.reshape(len(table), -1).any(axis=1)
+        fill = np.nan if column.dtype.kind == "f" else 0 if column.dtype.kind in "iu" else b""
+        rows[name] = np.ma.filled(np.ma.asarray(column), fill)
+        rows[flags][mask, index // 8] |= np.uint8(0x80 >> (index % 8))
+    return rows.tobytes()
+
+
 def write_votable(catalogue: Table, path: str | Path) -> None:
+    import base64
+
     from astropy.io.votable import from_table
     from astropy.io.votable.tree import Param
 
-    plain = Table(catalogue, copy=False)
-    plain.meta = {}
-    votable = from_table(plain)
+    plain = _ascii_strings(catalogue)
+    # The fields and parameters from astropy; the rows, where every field has a fixed width, from numpy.
+    votable = from_table(plain[:0])
     element = votable.get_first_table()
+    stream = binary2_stream(plain, element.fields)
+    if stream is None:
+        votable = from_table(plain)
+        element = votable.get_first_table()
     element.name = "embeddings"
     for parameter in catalogue.meta["parameters"]:
         if isinstance(parameter.value, int):
@@ -263,3 +312,8 @@ def write_votable(catalogue: Table, path: str | Path) -> None:
     with replaced_atomically(path) as partial:
         # Binary: the coordinates keep every bit, and a million rows stay a file of their size, not of their text.
         votable.to_xml(str(partial), tabledata_format="binary2")
+        if stream is not None:
+            xml = partial.read_bytes()
+            end = xml.rindex(b"</TABLE>")
+            data = b'<DATA><BINARY2><STREAM encoding="base64">\n' + base64.encodebytes(stream) + b"</STREAM></BINARY2></DATA>\n"
+            partial.write_bytes(xml[:end] + data + xml[end:])

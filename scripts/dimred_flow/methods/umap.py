@@ -1,40 +1,65 @@
-"""UMAP (umap-learn), on the shared neighbour graph; above fit_rows, placed where umap-learn's transform starts rows."""
+"""UMAP (umap-learn), on the shared neighbour graph; above fit_rows, placed by umap-learn's transform."""
 
 from __future__ import annotations
 
+import contextlib
 import warnings
 
 from dimred_flow.costs import SeedTiming
 from dimred_flow.methods import Method
 
 
-def placed_by_membership(graph, fitted_embedding, n_neighbors: int):
-    """The rows above fit_rows where umap-learn's `transform` starts them: the mean of their nearest
-    fitted rows' places, weighted by UMAP's membership strengths (smooth_knn_dist with its
-    transform's local connectivity), a row at zero distance from a fitted row taking that row's place.
-    Unlike `transform`, no epochs follow: they cost 80 s per seed at 1,000,000 rows and bought no
-    quality on the fixed subsample (benchmarks/results_umap_placement.json). Vectorised
-    init_graph_transform, whose row loop is Python."""
-    import numpy as np
-    from umap.umap_ import smooth_knn_dist
+class _PlacementIndex:
+    """The part of a search index that umap-learn's `transform` uses, answered from the shared
+    graph's placement neighbours: the rows it is asked about are always the graph's other rows."""
 
-    distances = graph.placement_distances[:, :n_neighbors]
-    indices = graph.placement_indices[:, :n_neighbors]
-    # transform() connects a new row to no fitted row for free: local connectivity 1 - 1.
-    sigmas, rhos = smooth_knn_dist(distances, float(n_neighbors), local_connectivity=0.0)
-    excess = distances - rhos[:, None]
-    exact = (excess <= 0) | (sigmas[:, None] == 0)
-    weights = np.exp(-np.maximum(excess, 0) / np.where(sigmas == 0, 1, sigmas)[:, None]).astype(np.float32)
-    placed = np.einsum("rk,rkd->rd", weights, fitted_embedding[indices]) / weights.sum(axis=1, keepdims=True)
-    first_exact = exact.argmax(axis=1)
-    at_a_fitted_row = exact.any(axis=1)
-    placed[at_a_fitted_row] = fitted_embedding[indices[at_a_fitted_row, first_exact[at_a_fitted_row]]]
-    return placed.astype(fitted_embedding.dtype)
+    _angular_trees = False
+
+    def __init__(self, graph):
+        self._graph = graph
+
+    def query(self, rows, k: int, epsilon: float = 0.0):
+        if rows.shape[0] != self._graph.placement_indices.shape[0]:
+            raise ValueError("the placement index answers only for the graph's own other rows")
+        return self._graph.placement_indices[:, :k], self._graph.placement_distances[:, :k]
+
+
+def weighted_mean_of_neighbours(graph, embedding):
+    """umap-learn's init_graph_transform without its Python loop over rows (50 of transform's 83 s per
+    seed at 1,000,000 rows, benchmarks/results_umap_placement.json): each new row at the mean of its
+    fitted neighbours' places weighted by its membership strengths (`graph`, CSR, new rows by fitted
+    rows); a row with a strength of 1 at its first such neighbour, a row with none at NaN."""
+    import numpy as np
+
+    sums = np.asarray(graph.sum(axis=1), dtype=np.float32).ravel()
+    with np.errstate(invalid="ignore", divide="ignore"):
+        result = np.asarray(graph @ embedding, dtype=np.float32) / sums[:, None]
+    result[np.diff(graph.indptr) == 0] = np.nan
+    exact = graph.data == 1
+    rows = np.repeat(np.arange(graph.shape[0]), np.diff(graph.indptr))[exact]
+    # Reversed, so that a row's first neighbour at strength 1 is the one assigned last.
+    result[rows[::-1]] = embedding[graph.indices[exact][::-1]]
+    return result
+
+
+@contextlib.contextmanager
+def vectorised_transform_init():
+    """transform() with weighted_mean_of_neighbours as its initialisation: it looks the function up in
+    umap.umap_ when it runs, and nothing else in umap-learn calls it."""
+    from umap import umap_
+
+    original = umap_.init_graph_transform
+    umap_.init_graph_transform = weighted_mean_of_neighbours
+    try:
+        yield
+    finally:
+        umap_.init_graph_transform = original
 
 
 def fit_umap(matrix, seed: int, *, n_neighbors: int, min_dist: float, graph=None, prepared=None, threads: int = 1):
     """UMAP of every row. On a subsampled graph the fitted rows are embedded and every other row is
-    placed at the membership-weighted mean of its nearest fitted rows (placed_by_membership)."""
+    placed by umap-learn's own `transform` (its neighbours' weighted mean, then 30 epochs that move
+    only the placed rows), seeded with the same seed, its initialisation vectorised."""
     import numpy as np
 
     from dimred_flow.projections import numba_cache_on_import
@@ -59,16 +84,20 @@ def fit_umap(matrix, seed: int, *, n_neighbors: int, min_dist: float, graph=None
         n_neighbors=n_neighbors,
         min_dist=min_dist,
         random_state=seed,
+        transform_seed=seed,
         n_jobs=1,
         precomputed_knn=precomputed,
     )
     with warnings.catch_warnings():
-        # The search index of precomputed_knn[2] would only serve transform(), which is not used.
+        # The search index of precomputed_knn[2] only serves transform(), which gets _PlacementIndex.
         warnings.filterwarnings("ignore", message=r"precomputed_knn\[2\]")
         embedding = model.fit_transform(fitted).astype(np.float32)
     if graph is None or not graph.subsampled:
         return embedding
-    return graph.whole(embedding, placed_by_membership(graph, embedding, n_neighbors))
+    model._knn_search_index = _PlacementIndex(graph)
+    with vectorised_transform_init():
+        placed = model.transform(matrix[graph.other_rows(matrix.shape[0])])
+    return graph.whole(embedding, placed.astype(np.float32))
 
 
 METHOD = Method(
@@ -96,11 +125,12 @@ METHOD = Method(
     fit=fit_umap,
     # umap-learn counts the row itself among its n_neighbors.
     graph_neighbours=lambda settings: settings["n_neighbors"] - 1,
-    # A row above fit_rows is placed from as many fitted rows as UMAP has neighbours.
+    # Its transform places a row from as many fitted rows as it has neighbours.
     placement_neighbours=lambda settings: settings["n_neighbors"],
     # The UMAP job carries numba's compilation (~40 s with a cold cache): started before the
     # t-SNE chain fills the other cores instead of UMAP trailing behind it.
     priority=10,
-    # Its transform places the rows above fit_rows: 100 of a seed's 140 s at 1,000,000 rows.
-    timing=SeedTiming(start=2.0, fit_per_krow=0.37, place_per_krow=0.112, per_fit=2.0),
+    # Its transform places the rows above fit_rows: 29 of a seed's 70 s at 1,000,000 rows
+    # (benchmarks/results_umap_placement.json).
+    timing=SeedTiming(start=2.0, fit_per_krow=0.37, place_per_krow=0.034, per_fit=2.0),
 )
