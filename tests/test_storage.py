@@ -1,6 +1,7 @@
 """Staging against a local directory and against the real S3 server on loopback."""
 
 import json
+import threading
 from pathlib import Path
 
 import pytest
@@ -8,6 +9,7 @@ import pytest
 from dimred_flow.storage import (
     StorageError,
     check_storage,
+    check_stored_copy,
     credentials_from_environment,
     list_stored_plots,
     open_storage,
@@ -107,3 +109,17 @@ def test_local_storage_is_created(tmp_path):
     storage = open_storage(str(tmp_path / "new" / "dir"))
     check_storage(storage)
     assert Path(storage.root).is_dir()
+
+
+def test_a_key_missing_for_an_instant_is_checked_again_not_reported_gone(storage, plot):
+    """A WebDAV MOVE that overwrites removes the old copy before moving the new one in: a run checking
+    the same key then finds it gone for an instant (two runs storing the same plot, CI saw it)."""
+    receipt = upload_file(storage, "alice", plot, "objects/same.png")
+    storage.fs.rm_file(receipt["key"])
+    restore = threading.Timer(0.3, storage.fs.put_file, (str(plot), receipt["key"]))
+    restore.start()
+    try:
+        info, matches = check_stored_copy(storage, receipt["key"], plot, dict(receipt))
+    finally:
+        restore.join()
+    assert (info["size"], matches) == (plot.stat().st_size, True)

@@ -19,6 +19,7 @@ import contextlib
 import json
 import os
 import re
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -36,6 +37,7 @@ INCOMING = ".incoming"
 # What _put_atomically names an upload under INCOMING: the only entries sweep_incoming may remove.
 TEMPORARY_UPLOAD_NAME = re.compile(r"[0-9a-f]{32}-.+")
 STALE_INCOMING_SECONDS = 3600
+VANISHED_KEY_RETRY_DELAYS_S = (0.2, 0.5, 1.0, 2.0)
 WEBDAV_SCHEMES = ("davs://", "dav://")
 S3_CREDENTIALS_HINT = (
     "check access_key and secret_key (or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY) and the bucket's permissions"
@@ -365,6 +367,35 @@ def _put_atomically(storage: Storage, local_path: Path, key: str) -> None:
             storage.fs.rm(temporary)
 
 
+def check_stored_copy(storage: Storage, key: str, local_path: Path, receipt: dict) -> tuple[dict, bool]:
+    """(the stored object's info, whether its bytes are the local file's); sets receipt["verified_by"].
+
+    A WebDAV MOVE that overwrites removes the old copy before it moves the new one in, so another run
+    storing the same key at that moment leaves it missing for an instant: the check is tried again a few
+    times before the key counts as gone.
+    """
+    for delay in VANISHED_KEY_RETRY_DELAYS_S:
+        try:
+            return _compare_stored_copy(storage, key, local_path, receipt)
+        except FileNotFoundError:
+            storage.fs.invalidate_cache(key)
+            time.sleep(delay)
+    return _compare_stored_copy(storage, key, local_path, receipt)
+
+
+def _compare_stored_copy(storage: Storage, key: str, local_path: Path, receipt: dict) -> tuple[dict, bool]:
+    info = storage.fs.info(key)
+    matches = None
+    if storage.is_webdav:
+        from dimred_flow.webdav import webdav_digest_matches
+
+        matches = webdav_digest_matches(storage.fs, key, local_path)  # dCache answers Want-Digest
+    receipt["verified_by"] = "server digest" if matches is not None else "download and sha256"
+    if matches is None:
+        matches = bytes_sha256(storage.fs.cat_file(key)) == receipt["sha256"]
+    return info, matches
+
+
 def upload_file(storage: Storage, user_folder: str, local_path: Path, name: str) -> dict:
     """Upload one file as {user_folder}/{name}, read it back and verify it; return key, sha256, size."""
     local_path = Path(local_path)
@@ -377,17 +408,8 @@ def upload_file(storage: Storage, user_folder: str, local_path: Path, name: str)
     except Exception as error:  # noqa: BLE001
         raise storage_error(storage, error, f"upload {key}") from None
     try:
-        info = storage.fs.info(key)
-        matches = None
-        if storage.is_webdav:
-            from dimred_flow.webdav import webdav_digest_matches
-
-            matches = webdav_digest_matches(storage.fs, key, local_path)  # dCache answers Want-Digest
-        receipt["verified_by"] = "server digest" if matches is not None else "download and sha256"
-        if matches is None:
-            matches = bytes_sha256(storage.fs.cat_file(key)) == receipt["sha256"]
+        info, matches = check_stored_copy(storage, key, local_path, receipt)
     except FileNotFoundError:
-        # A WebDAV MOVE that overwrites removes the old copy first: another run stored the same key then.
         raise StorageError(
             f"{key} was replaced while its upload was checked, by another run storing the same result at that "
             "moment; rerun to check what storage holds."
