@@ -11,8 +11,10 @@ from dimred_flow.config import (
     iteration_seed,
     load_schema,
     method_batches,
+    seed_jobs,
     validate_config,
 )
+from dimred_flow.estimate import rows_before_reading
 
 
 def test_defaults_fill_an_empty_config():
@@ -123,6 +125,30 @@ def test_batch_of_finds_the_batch_and_pca_runs_once():
     config = validate_config({"n_test": 5, "methods": {"umap": {"jobs": 2}}})
     assert batch_of(config, "umap", 4) == (4, 5)
     assert batch_of(config, "pca", 4) == (1, 5)
+
+
+def test_auto_jobs_keep_each_methods_own_number_on_one_machine():
+    config = validate_config({"n_test": 5, "methods": {"umap": {"jobs": "auto"}}})
+    assert [seed_jobs(config, name) for name in ("umap", "tsne", "pca")] == [1, 3, 1]
+
+
+def test_auto_jobs_on_a_cluster_give_a_seed_its_own_job_unless_it_takes_less_than_a_jobs_start():
+    config = validate_config({"n_test": 5})
+    assert seed_jobs(config, "umap", cluster=True, rows=1_000_000) == 5
+    assert seed_jobs(config, "tsne", cluster=True, rows=None) == 5  # a TAP source without maxrec
+    assert seed_jobs(config, "pca", cluster=True, rows=1_000_000) == 1  # every seed gives the same embedding
+    # 2,000 rows: a UMAP seed takes 2.7 s (its timing), five of them fill two jobs of a 10 s start.
+    assert seed_jobs(config, "umap", cluster=True, rows=2_000) == 2
+    assert seed_jobs(validate_config({"n_test": 5, "methods": {"umap": {"jobs": "4"}}}), "umap", cluster=True) == 4
+
+
+def test_rows_before_reading_bound_a_file_by_its_size_and_a_tap_query_by_maxrec():
+    assert rows_before_reading(validate_config({}), 5_000_000) == 100_000
+    assert rows_before_reading(validate_config({"max_rows": 500}), 5_000_000) == 500
+    assert rows_before_reading(validate_config({}), None) is None
+    tap = {"kind": "tap", "tap": {"url": "http://127.0.0.1/tap", "query": "SELECT * FROM t", "maxrec": 1000}}
+    assert rows_before_reading(validate_config({"source": tap}), None) == 1000
+    assert rows_before_reading(validate_config({"source": {**tap, "tap": {**tap["tap"], "maxrec": None}}}), None) is None
 
 
 def _leaves(schema, path=()):

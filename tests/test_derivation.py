@@ -57,6 +57,7 @@ OTHER_VALUES = {
     "reana.settings.htcondor_accounting_group": "group_u_dimred",
     "reana.settings.slurm_partition": "short",
     "reana.settings.c4p_additional_requirements": "(CUDACapability >= 7)",
+    **{f"methods.{name}.jobs": 4 for name, known in REGISTRY.items() if known.stochastic},
 }
 
 

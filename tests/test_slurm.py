@@ -20,8 +20,10 @@ from datetime import datetime, timedelta
 import pytest
 
 from benchmark_module import resampled_snapshot
+from dimred_flow.config import seed_jobs, validate_config
+from dimred_flow.estimate import rows_before_reading
 from machine_needs import skip_or_fail
-from workflow_runner import REPO, run_snakemake, start_snakemake
+from workflow_runner import REPO, SMALL_CONFIG, deep_merge, run_snakemake, start_snakemake
 
 pytestmark = pytest.mark.workflow
 
@@ -137,7 +139,8 @@ def test_a_failing_rule_fails_the_run_and_shows_its_log(slurm, tmp_path):
 
 def test_a_large_table_is_fanned_out_one_seed_per_job_with_limits_from_its_size(slurm, tmp_path):
     """Issue 14's cluster run at a size CI affords: 50,000 rows fitted on a 10,000-row subsample,
-    `methods.*.jobs` = n_test, each job's memory and time limit derived from its input's size."""
+    each job's memory and time limit derived from its input's size; and issue 26's fan-out without
+    tuning: `methods.*.jobs` left auto gives each seed its own job on Slurm (one UMAP job on one machine)."""
     import math
 
     from dimred_flow.projections import NeighbourGraph
@@ -149,8 +152,15 @@ def test_a_large_table_is_fanned_out_one_seed_per_job_with_limits_from_its_size(
         "source": {"kind": "file", "path": str(table)},
         "fit_rows": 10_000,
         "plot": {"density_above_rows": 20_000},
-        "methods": {"umap": {"jobs": 2}, "tsne": {"jobs": 2}},
+        "methods": {"umap": {"jobs": "auto"}, "tsne": {"jobs": "auto"}},
     }
+    validated = validate_config(deep_merge(SMALL_CONFIG, config))
+    assert [seed_jobs(validated, name) for name in ("umap", "tsne")] == [1, 3]
+    fanned_out = [
+        seed_jobs(validated, name, cluster=True, rows=rows_before_reading(validated, table.stat().st_size))
+        for name in ("umap", "tsne")
+    ]
+    assert fanned_out == [SMALL_CONFIG["n_test"]] * 2
     start = datetime.now() - timedelta(seconds=5)
     run = run_snakemake(workdir, *SLURM_ARGS, config=config, timeout=1500).assert_ok()
 
@@ -164,7 +174,7 @@ def test_a_large_table_is_fanned_out_one_seed_per_job_with_limits_from_its_size(
     by_method: dict[str, list[dict]] = {}
     for job in jobs:
         by_method.setdefault(_method_of(job), []).append(job)
-    assert len(by_method["umap"]) == len(by_method["tsne"]) == 2, jobs
+    assert len(by_method["umap"]) == len(by_method["tsne"]) == SMALL_CONFIG["n_test"], jobs
     assert all(job["state"] == "COMPLETED" for job in jobs), jobs
     # UMAP's projection jobs: 4000 MB + 12 per MB, 60 min + 0.1 per MB of features + graph (methods/umap.py).
     data = workdir / "results" / "data"

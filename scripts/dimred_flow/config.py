@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import math
 from pathlib import Path
 
 import jsonschema
@@ -16,6 +17,7 @@ import yaml
 
 from dimred_flow.backends import REANA_BACKENDS
 from dimred_flow.chunks import ChunkError, chunk_conditions, require_placeholder
+from dimred_flow.costs import CLUSTER_JOB_START_S
 from dimred_flow.errors import UserError
 from dimred_flow.methods import REGISTRY, method
 
@@ -32,7 +34,12 @@ def load_schema(path: Path = SCHEMA_PATH) -> dict:
     with open(path) as handle:
         schema = yaml.safe_load(handle)
     schema["properties"]["methods"]["properties"] = {
-        name: {"type": "object", "additionalProperties": False, "default": {}, "properties": copy.deepcopy(known.settings)}
+        name: {
+            "type": "object",
+            "additionalProperties": False,
+            "default": {},
+            "properties": copy.deepcopy(known.config_settings),
+        }
         for name, known in REGISTRY.items()
     }
     schema["properties"]["projections"]["items"]["enum"] = sorted(REGISTRY)
@@ -152,9 +159,31 @@ def method_batches(n_test: int, jobs: int) -> list[tuple[int, int]]:
     return batches
 
 
+def seed_jobs(config: dict, name: str, *, cluster: bool = False, rows: int | None = None) -> int:
+    """Jobs method `name` spreads its seeds over: methods.<name>.jobs, or where that is auto, the method's
+    own number on one machine, and on a `cluster` as many as keep each job busy for at least a job's start
+    (CLUSTER_JOB_START_S), from the expected seconds of one seed on a table of `rows` rows (its timing);
+    one seed per job at most, and where the rows are not known before the run, one seed per job."""
+    known = method(name)
+    if not known.stochastic:
+        return 1
+    jobs = config["methods"][name].get("jobs", "auto")
+    if jobs != "auto":
+        return jobs
+    if not cluster:
+        return known.local_jobs
+    n_test = config["n_test"]
+    if rows is None:
+        return n_test
+    fitted = min(rows, config["fit_rows"])
+    seed_seconds = known.timing.job_seconds(fitted, rows - fitted, fits=1) - known.timing.start
+    return max(1, min(n_test, math.ceil(n_test * seed_seconds / CLUSTER_JOB_START_S)))
+
+
 def batches_for(config: dict, name: str) -> list[tuple[int, int]]:
-    jobs = config["methods"][name].get("jobs", 1) if method(name).stochastic else 1
-    return method_batches(config["n_test"], jobs)
+    """The (first, last) iterations of each of method `name`'s jobs; methods.<name>.jobs as seed_jobs reads
+    it (the workflow puts the number it chose for this run's executor and table there)."""
+    return method_batches(config["n_test"], seed_jobs(config, name))
 
 
 def batch_of(config: dict, name: str, iteration: int) -> tuple[int, int]:

@@ -21,6 +21,10 @@ from dataclasses import dataclass
 RETRIES_FOR_MEMORY = 2
 MEMORY_GROWTH = 2
 
+# What a job on a cluster costs beyond its work: the scheduler's round trip, Snakemake parsing the
+# workflow again in the job, the imports. Seeds are spread over one job each where a seed takes longer.
+CLUSTER_JOB_START_S = 10.0
+
 
 @dataclass(frozen=True)
 class Cost:

@@ -27,6 +27,8 @@ NEIGHBOUR_BYTES = 8  # an int32 index and a float32 distance
 PREPARED_BYTES_PER_NEIGHBOUR = 15  # openTSNE's sparse affinities: 1.25 entries of 12 bytes per neighbour
 EMBEDDING_BYTES_PER_ROW = 8  # two float32 coordinates
 TAP_TABLE_BYTES_PER_ROW = 224  # Parquet of the seed's Gaia columns
+# Fewer than any table the workflow reads spends on a row: Parquet of the eight features alone takes 64.
+SOURCE_BYTES_PER_ROW_AT_LEAST = 50
 PLOT_PANEL_BYTES_AT_110_DPI = 90_000
 PDF_BYTES_PER_PLOT_BYTE = 0.45  # the PDF re-encodes the PNGs
 SMALL_FILE_BYTES = 10_000  # a record, the metrics, the crate, the notebook
@@ -369,6 +371,17 @@ def tap_row_bound(config: dict) -> int | None:
         return None
     queries = len(tap["chunks"]["edges"]) - 1 if tap["chunks"] else 1
     return int(tap["maxrec"]) * queries
+
+
+def rows_before_reading(config: dict, source_bytes: int | None) -> int | None:
+    """At most how many rows the run uses, known before any table is read (when the workflow is parsed):
+    a file's size over the fewest bytes a table spends on a row, a TAP source's maxrec; None where
+    nothing bounds them."""
+    if config["source"]["kind"] == "file":
+        rows = None if source_bytes is None else source_bytes // SOURCE_BYTES_PER_ROW_AT_LEAST
+    else:
+        rows = tap_row_bound(config)
+    return capped_rows(config, rows)
 
 
 def capped_rows(config: dict, rows: int | None) -> int | None:

@@ -24,6 +24,7 @@ from dimred_flow.config import (  # noqa: E402
     batch_of,
     batches_for,
     iteration_seeds,
+    seed_jobs,
     validate_config,
 )
 from dimred_flow.chunks import chunk_conditions  # noqa: E402
@@ -35,6 +36,7 @@ from dimred_flow.costs import (  # noqa: E402
     tap_fetch_cost,
 )
 from dimred_flow.derivation import digest, short  # noqa: E402
+from dimred_flow.estimate import rows_before_reading  # noqa: E402
 from dimred_flow.plan import (  # noqa: E402
     catalogue_settings,
     chosen,
@@ -264,6 +266,40 @@ def source_file():
     if path.is_absolute() or path.exists():
         return str(path)
     return str(REPO / path)
+
+
+def jobs_share_files():
+    """Whether every job sees this process's files (Snakemake's default; --shared-fs-usage none: not)."""
+    storage_settings = getattr(workflow, "storage_settings", None)
+    return storage_settings is None or any(
+        usage.name == "INPUT_OUTPUT" for usage in storage_settings.shared_fs_usage
+    )
+
+
+def source_bytes():
+    """The source table's size where every job sees the same: a remote table's, a file's on a shared
+    file system; None otherwise."""
+    if SOURCE_STATE:
+        return SOURCE_STATE["size"]
+    if config["source"]["kind"] != "file" or not jobs_share_files():
+        return None
+    path = Path(source_file())
+    return path.stat().st_size if path.exists() else None
+
+
+# methods.<name>.jobs auto becomes a number here, for this run's executor and table (config.seed_jobs):
+# the batches and the run's plan read it. A cluster's job parses the workflow again, in remote mode:
+# it decides as the process that submitted it did, or it would look for other batches.
+ON_CLUSTER = getattr(workflow, "non_local_exec", False) or getattr(
+    workflow, "remote_exec", False
+)
+for name in METHODS:
+    config["methods"][name]["jobs"] = seed_jobs(
+        config,
+        name,
+        cluster=ON_CLUSTER,
+        rows=rows_before_reading(config, source_bytes()),
+    )
 
 
 def batch_name(name, first, last):

@@ -27,6 +27,18 @@ PROJECTION_TIMING = SeedTiming(start=2.0, fit_per_krow=0.4)
 # Nearest fitted rows a row above fit_rows is placed from, unless a method reads more.
 PLACEMENT_NEIGHBOURS = 15
 
+# methods.<name>.jobs of every method whose seeds give other embeddings (config.seed_jobs reads it).
+JOBS_SETTING = {
+    "x-result-neutral": "How the seeds are spread over jobs; every seed's embedding is the same in any batch.",
+    "description": "Jobs the seeds are spread over: a number, or auto. auto on one machine is the method's own"
+    " number, measured on 2 cores; on a cluster (an executor that runs jobs elsewhere) one seed per job, unless the"
+    " table is so small that a seed takes less time than a job's start.",
+    "type": ["integer", "string"],
+    "minimum": 1,
+    "pattern": "^auto$",
+    "default": "auto",
+}
+
 
 class MethodError(UserError, ValueError):
     """An unknown method name; the message lists the known ones."""
@@ -60,6 +72,8 @@ class Method:
     timing: SeedTiming = PROJECTION_TIMING
     # Scheduling order among the projection jobs (larger first).
     priority: float = 0
+    # Jobs its seeds are spread over on one machine where methods.<name>.jobs is auto.
+    local_jobs: int = 1
     # Whether a rerun with the same settings, seed, inputs and numeric environment gives the same bytes
     # (each job holds its library to its own threads and seeds every generator). A method that cannot
     # promise it (threads racing, a GPU) says False here, and the README's reproducibility table with it.
@@ -70,6 +84,11 @@ class Method:
 
     def label_for(self, settings: dict) -> str:
         return self.title(settings) if self.title else self.label
+
+    @property
+    def config_settings(self) -> dict:
+        """The JSON Schema properties of methods.<name>: its settings, and jobs where it has seeds to spread."""
+        return {**self.settings, "jobs": JOBS_SETTING} if self.stochastic else self.settings
 
 
 def _discover() -> dict[str, Method]:

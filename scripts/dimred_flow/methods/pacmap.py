@@ -41,13 +41,6 @@ METHOD = Method(
                      "default": 0.5},
         "fp_ratio": {"description": "Further pairs per neighbour pair.", "type": "number", "minimum": 0,
                      "default": 2.0},
-        "jobs": {
-            "x-result-neutral": "How the seeds are spread over jobs; every seed's embedding is the same in any batch.",
-            "description": "Jobs the seeds are spread over.",
-            "type": "integer",
-            "minimum": 1,
-            "default": 1,
-        },
     },
     fit=fit_pacmap,
     # The start is numba compiling its loops in the first seed (15-20 s with a warm cache).

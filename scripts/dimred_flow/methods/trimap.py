@@ -58,13 +58,6 @@ METHOD = Method(
         "n_outliers": {"description": "Outliers per inlier.", "type": "integer", "minimum": 1, "default": 4},
         "n_random": {"description": "Random triplets per row.", "type": "integer", "minimum": 0, "default": 3},
         "n_iters": {"description": "Optimisation steps.", "type": "integer", "minimum": 10, "default": 400},
-        "jobs": {
-            "x-result-neutral": "How the seeds are spread over jobs; every seed's embedding is the same in any batch.",
-            "description": "Jobs the seeds are spread over.",
-            "type": "integer",
-            "minimum": 1,
-            "default": 1,
-        },
     },
     fit=fit_trimap,
     # The start is numba compiling its loops in the first seed (15-20 s with a warm cache).

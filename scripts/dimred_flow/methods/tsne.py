@@ -83,15 +83,6 @@ METHOD = Method(
             "minimum": 50,
             "default": 250,
         },
-        "jobs": {
-            "x-result-neutral": "How the seeds are spread over jobs; every seed's embedding is the same in any batch.",
-            "description": "Jobs the seeds are spread over. Each job pays about 2 s of start-up (openTSNE imports"
-            " scikit-learn). Three (2 + 2 + 1 seeds of 5) let a laptop's two cores finish together while the UMAP"
-            " job runs; n_test (one seed per job) packs large tables best on many cores.",
-            "type": "integer",
-            "minimum": 1,
-            "default": 3,
-        },
     },
     fit=fit_tsne,
     # openTSNE's perplexity affinities use 3 x perplexity neighbours.
@@ -100,6 +91,9 @@ METHOD = Method(
         {"perplexity": settings["perplexity"]} if settings["implementation"] == "opentsne" else None
     ),
     prepare=affinities,
+    # On one machine, three jobs (2 + 2 + 1 seeds of 5): two cores finish together while the UMAP job runs;
+    # a job pays about 2 s of start-up (openTSNE imports scikit-learn).
+    local_jobs=3,
     title=lambda settings: LABELS[settings["implementation"]],
     resources=Cost(4000, 60, mem_per_input_mb=5, minutes_per_input_mb=0.1, retried_for_memory=True),
     # Placement at the median of the nearest fitted rows takes seconds at 1,000,000 rows.

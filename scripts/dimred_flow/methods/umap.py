@@ -113,14 +113,6 @@ METHOD = Method(
             "description": "How tightly points may pack in the map (0 to 1).",
             "type": "number", "minimum": 0, "maximum": 1, "default": 0.1,
         },
-        "jobs": {
-            "x-result-neutral": "How the seeds are spread over jobs; every seed's embedding is the same in any batch.",
-            "description": "Jobs the seeds are spread over. One job leaves the other cores to t-SNE on a laptop;"
-            " raise it on a cluster.",
-            "type": "integer",
-            "minimum": 1,
-            "default": 1,
-        },
     },
     fit=fit_umap,
     # umap-learn counts the row itself among its n_neighbors.
@@ -130,6 +122,8 @@ METHOD = Method(
     # The UMAP job carries numba's compilation (~40 s with a cold cache): started before the
     # t-SNE chain fills the other cores instead of UMAP trailing behind it.
     priority=10,
+    # On one machine one job: it pays numba's loading once and leaves the other cores to t-SNE.
+    local_jobs=1,
     # Its transform places the rows above fit_rows: 29 of a seed's 70 s at 1,000,000 rows
     # (benchmarks/results_umap_placement.json).
     timing=SeedTiming(start=2.0, fit_per_krow=0.37, place_per_krow=0.034, per_fit=2.0),
