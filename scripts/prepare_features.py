@@ -7,7 +7,7 @@ from pathlib import Path
 
 from dimred_flow.cli import run, setup_logging, write_json
 from dimred_flow.derivation import check_derivation
-from dimred_flow.features import MIN_ROWS, prepare_features
+from dimred_flow.features import MIN_ROWS, columns_read, prepare_features
 from dimred_flow.tables import read_parquet
 
 
@@ -30,8 +30,10 @@ def main() -> None:
     # The source's identity names the table in the fingerprint; the table itself is the input.
     fingerprint = check_derivation("prepare_features", args.settings, {}, args.fingerprint, [args.table])
     options = {key: value for key, value in args.settings.items() if key != "source"}
+    features = options.pop("features")
+    columns = columns_read(features, options["derive"], options["label_column"] or options["color_by"])
     prepared = prepare_features(
-        read_parquet(args.table), options.pop("features"), min_distinct_rows=args.min_distinct_rows, **options
+        read_parquet(args.table, columns), features, min_distinct_rows=args.min_distinct_rows, **options
     )
     prepared.save(args.out, fingerprint)
     write_json(args.summary, {**prepared.summary, "fingerprint": fingerprint})

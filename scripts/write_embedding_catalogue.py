@@ -6,10 +6,18 @@ import json
 from pathlib import Path
 
 from dimred_flow import __version__
-from dimred_flow.catalogue import ProjectedMethod, RunDescription, Selection, catalogue_table, write_fits, write_votable
+from dimred_flow.catalogue import (
+    POSITION_COLUMNS,
+    ProjectedMethod,
+    RunDescription,
+    Selection,
+    catalogue_table,
+    write_fits,
+    write_votable,
+)
 from dimred_flow.cli import key_value, run, setup_logging
 from dimred_flow.embeddings import find_batch, load_embedding
-from dimred_flow.features import load_features
+from dimred_flow.features import columns_read, load_features
 from dimred_flow.tables import read_parquet
 
 
@@ -38,13 +46,10 @@ def main() -> None:
     for projected in description.methods:
         directories = [directory for name, directory in args.embeddings if name == projected.name]
         embeddings[projected.name] = {i: load_embedding(find_batch(directories, i), i) for i in description.seeds}
-    catalogue = catalogue_table(
-        read_parquet(args.table),
-        load_features(args.features),
-        Selection(settings["derive"], settings["max_rows"]),
-        embeddings,
-        description,
-    )
+    features = load_features(args.features)
+    selection = Selection(settings["derive"], settings["max_rows"])
+    columns = columns_read(features.feature_names, selection.derive, features.colour_name, *POSITION_COLUMNS)
+    catalogue = catalogue_table(read_parquet(args.table, columns), features, selection, embeddings, description)
     write_fits(catalogue, args.fits)
     write_votable(catalogue, args.votable)
     log.info("%d rows, %d columns: %s, %s", len(catalogue), len(catalogue.columns), args.fits, args.votable)

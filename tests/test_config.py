@@ -127,9 +127,12 @@ def test_batch_of_finds_the_batch_and_pca_runs_once():
     assert batch_of(config, "pca", 4) == (1, 5)
 
 
-def test_auto_jobs_keep_each_methods_own_number_on_one_machine():
+def test_auto_jobs_keep_each_methods_own_number_on_one_machine_and_a_job_per_core_above_fit_rows():
     config = validate_config({"n_test": 5, "methods": {"umap": {"jobs": "auto"}}})
     assert [seed_jobs(config, name) for name in ("umap", "tsne", "pca")] == [1, 3, 1]
+    assert [seed_jobs(config, name, rows=100_000, cores=2) for name in ("umap", "tsne")] == [1, 3]
+    assert [seed_jobs(config, name, rows=100_001, cores=2) for name in ("umap", "tsne", "pca")] == [2, 3, 1]
+    assert [seed_jobs(config, name, rows=10**7, cores=16) for name in ("umap", "tsne")] == [5, 5]
 
 
 def test_auto_jobs_on_a_cluster_give_a_seed_its_own_job_unless_it_takes_less_than_a_jobs_start():

@@ -232,3 +232,20 @@ def test_numba_cache_is_per_user_unless_numba_cache_dir_names_one(tmp_path):
     chosen = {"NUMBA_CACHE_DIR": "/elsewhere", "XDG_CACHE_HOME": str(tmp_path)}
     projections.use_per_user_numba_cache(chosen)
     assert chosen["NUMBA_CACHE_DIR"] == "/elsewhere"
+
+
+def test_umap_places_a_large_table_in_parts_of_bounded_size_with_the_same_quality(large, monkeypatch):
+    """Above PLACEMENT_CHUNK_ROWS rows (a million) transform places the rows in near-equal parts, so its
+    memory stays that of a million rows at ten million: five parts here, as trustworthy as one."""
+    from dimred_flow.methods import umap as umap_method
+
+    matrix, graph = large
+    assert [part.stop - part.start for part in umap_method.near_equal_parts(4500, 1000)] == [900] * 5
+    settings = default_settings(REGISTRY["umap"])
+    whole = REGISTRY["umap"].fit(matrix, 7, graph=graph, prepared=None, threads=1, **settings)
+    monkeypatch.setattr(umap_method, "PLACEMENT_CHUNK_ROWS", 1000)
+    parts = REGISTRY["umap"].fit(matrix, 7, graph=graph, prepared=None, threads=1, **settings)
+    np.testing.assert_array_equal(parts[graph.fitted_rows], whole[graph.fitted_rows])
+    assert np.isfinite(parts).all() and not np.array_equal(parts, whole)
+    neighbourhoods = metrics.FeatureNeighbourhoods(matrix, n_neighbors=10, max_rows=600)
+    assert neighbourhoods.trustworthiness(parts) == pytest.approx(neighbourhoods.trustworthiness(whole), abs=0.01)

@@ -9,6 +9,7 @@ seeds and methods as FITS header keywords and VOTable PARAMs of the same names.
 
 from __future__ import annotations
 
+import io
 import json
 import warnings
 from dataclasses import dataclass
@@ -41,6 +42,10 @@ POSITION_COLUMNS = ("ra", "dec")
 ROW_NUMBER_COLUMN = "source_row"
 # A FITS binary table holds at most 999 columns (TFIELDS).
 FITS_MAX_COLUMNS = 999
+FITS_BLOCK_BYTES = 2880
+# Rows converted and written at a time. A multiple of 57, the bytes base64 encodes on one line, so that
+# each part's encoding continues the one before as if the whole table were encoded at once.
+WRITE_CHUNK_ROWS = 57 * 4096
 
 
 class CatalogueError(UserError, ValueError):
@@ -223,14 +228,30 @@ def folded(catalogue: Table) -> Table:
     return result
 
 
-def write_fits(catalogue: Table, path: str | Path) -> None:
+def _fits_rows(table: Table) -> bytes:
+    """The rows of `table` as a FITS binary table holds them, as astropy converts and writes them."""
+    from astropy.io import fits
+
+    part = fits.table_to_hdu(table)
+    primary = fits.PrimaryHDU()
+    buffer = io.BytesIO()
+    fits.HDUList([primary, part]).writeto(buffer)
+    start = len(primary.header.tostring()) + len(part.header.tostring())
+    return buffer.getvalue()[start : start + part.header["NAXIS1"] * len(table)]
+
+
+def write_fits(catalogue: Table, path: str | Path, chunk_rows: int = WRITE_CHUNK_ROWS) -> None:
+    """The catalogue as the EMBEDDINGS extension of a FITS file, its rows converted `chunk_rows` at a
+    time: the bytes astropy writes for the whole table, without a second copy of it in memory."""
     from astropy.io import fits
 
     if len(catalogue.columns) > FITS_MAX_COLUMNS:
         catalogue = folded(catalogue)
     plain = Table(catalogue, copy=False)
     plain.meta = {}
-    hdu = fits.table_to_hdu(plain)
+    # The header of the whole table: astropy's comes from the columns' types (a masked integer's TNULLn from
+    # its fill value), not from their values.
+    hdu = fits.table_to_hdu(plain[:0])
     hdu.name = "EMBEDDINGS"
     for number, column in enumerate(catalogue.columns.values(), start=1):
         if column.description:
@@ -239,8 +260,13 @@ def write_fits(catalogue: Table, path: str | Path) -> None:
             hdu.header[f"TUCD{number}"] = column.meta["ucd"]
     for parameter in catalogue.meta["parameters"]:
         hdu.header.append(_fits_card(parameter))
-    with replaced_atomically(path) as partial:
-        fits.HDUList([fits.PrimaryHDU(), hdu]).writeto(partial)
+    hdu.header["NAXIS2"] = len(plain)
+    with replaced_atomically(path) as partial, open(partial, "wb") as out:
+        fits.PrimaryHDU().writeto(out)
+        out.write(hdu.header.tostring().encode("ascii"))
+        for start in range(0, len(plain), chunk_rows):
+            out.write(_fits_rows(plain[start : start + chunk_rows]))
+        out.write(bytes(-hdu.header["NAXIS1"] * len(plain) % FITS_BLOCK_BYTES))
 
 
 # VOTable datatypes whose BINARY2 serialisation is their big-endian bytes (VOTable 1.3, 5.4 and 5.5).
@@ -279,25 +305,26 @@ def binary2_stream(table: Table, fields) -> bytes | None:
         column = table[name]
         mask = np.ma.getmaskarray(column)
         if mask.ndim > 1:
-            mask = mask.reshape(len(table), -1).any(axis=1)
+            mask = mask.any(axis=tuple(range(1, mask.ndim)))
         fill = np.nan if column.dtype.kind == "f" else 0 if column.dtype.kind in "iu" else b""
         rows[name] = np.ma.filled(np.ma.asarray(column), fill)
         rows[flags][mask, index // 8] |= np.uint8(0x80 >> (index % 8))
     return rows.tobytes()
 
 
-def write_votable(catalogue: Table, path: str | Path) -> None:
+def write_votable(catalogue: Table, path: str | Path, chunk_rows: int = WRITE_CHUNK_ROWS) -> None:
     import base64
 
     from astropy.io.votable import from_table
     from astropy.io.votable.tree import Param
 
     plain = _ascii_strings(catalogue)
-    # The fields and parameters from astropy; the rows, where every field has a fixed width, from numpy.
+    # The fields and parameters from astropy; the rows, where every field has a fixed width, from numpy,
+    # `chunk_rows` at a time.
     votable = from_table(plain[:0])
     element = votable.get_first_table()
-    stream = binary2_stream(plain, element.fields)
-    if stream is None:
+    by_numpy = binary2_stream(plain[:0], element.fields) is not None
+    if not by_numpy:
         votable = from_table(plain)
         element = votable.get_first_table()
     element.name = "embeddings"
@@ -312,8 +339,11 @@ def write_votable(catalogue: Table, path: str | Path) -> None:
     with replaced_atomically(path) as partial:
         # Binary: the coordinates keep every bit, and a million rows stay a file of their size, not of their text.
         votable.to_xml(str(partial), tabledata_format="binary2")
-        if stream is not None:
+        if by_numpy:
             xml = partial.read_bytes()
             end = xml.rindex(b"</TABLE>")
-            data = b'<DATA><BINARY2><STREAM encoding="base64">\n' + base64.encodebytes(stream) + b"</STREAM></BINARY2></DATA>\n"
-            partial.write_bytes(xml[:end] + data + xml[end:])
+            with open(partial, "wb") as out:
+                out.write(xml[:end] + b'<DATA><BINARY2><STREAM encoding="base64">\n')
+                for start in range(0, len(plain), chunk_rows):
+                    out.write(base64.encodebytes(binary2_stream(plain[start : start + chunk_rows], element.fields)))
+                out.write(b"</STREAM></BINARY2></DATA>\n" + xml[end:])

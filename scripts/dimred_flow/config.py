@@ -159,20 +159,28 @@ def method_batches(n_test: int, jobs: int) -> list[tuple[int, int]]:
     return batches
 
 
-def seed_jobs(config: dict, name: str, *, cluster: bool = False, rows: int | None = None) -> int:
-    """Jobs method `name` spreads its seeds over: methods.<name>.jobs, or where that is auto, the method's
-    own number on one machine, and on a `cluster` as many as keep each job busy for at least a job's start
-    (CLUSTER_JOB_START_S), from the expected seconds of one seed on a table of `rows` rows (its timing);
-    one seed per job at most, and where the rows are not known before the run, one seed per job."""
+def seed_jobs(
+    config: dict, name: str, *, cluster: bool = False, rows: int | None = None, cores: int | None = None
+) -> int:
+    """Jobs method `name` spreads its seeds over: methods.<name>.jobs, or where that is auto:
+
+    - on one machine, the method's own number; and for a table above fit_rows (where a seed takes
+      minutes, most of them placing rows) at least one job per core, so that no method's single job
+      is the run's longest chain;
+    - on a `cluster`, as many as keep each job busy for at least a job's start (CLUSTER_JOB_START_S),
+      from the expected seconds of one seed on `rows` rows (the method's timing); one seed per job at
+      most, and where the rows are not known before the run, one seed per job.
+    """
     known = method(name)
     if not known.stochastic:
         return 1
     jobs = config["methods"][name].get("jobs", "auto")
     if jobs != "auto":
         return jobs
-    if not cluster:
-        return known.local_jobs
     n_test = config["n_test"]
+    if not cluster:
+        placed = rows is not None and rows > config["fit_rows"]
+        return max(known.local_jobs, min(n_test, cores or 1)) if placed else known.local_jobs
     if rows is None:
         return n_test
     fitted = min(rows, config["fit_rows"])

@@ -30,6 +30,10 @@ FORMATS = {
 }
 
 
+# Table.meta key of read_parquet's answer where it read some of the file's columns: all of them.
+COLUMNS_IN_FILE = "columns_in_file"
+
+
 class TableError(UserError, ValueError):
     """A table that cannot be used, with the reason and the fix."""
 
@@ -237,9 +241,16 @@ def write_parquet(table: Table, path: str | Path) -> None:
 
 
 def read_parquet(path: str | Path, columns: list[str] | None = None) -> Table:
+    """The table in `path`; with `columns`, only those of them it has, and every column name the file
+    holds in meta[COLUMNS_IN_FILE] (for messages that list what a table has)."""
     if not Path(path).is_file():
         raise TableError(f"Parquet table {path} does not exist: run the step that writes it first.")
-    return _arrow_to_table(pq.read_table(path, columns=columns))
+    if columns is None:
+        return _arrow_to_table(pq.read_table(path))
+    in_file = pq.read_schema(path).names
+    table = _arrow_to_table(pq.read_table(path, columns=[name for name in columns if name in in_file]))
+    table.meta[COLUMNS_IN_FILE] = in_file
+    return table
 
 
 def concatenate_parquet(paths: list[str | Path], out: str | Path) -> None:

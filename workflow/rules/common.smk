@@ -287,7 +287,15 @@ def source_bytes():
     return path.stat().st_size if path.exists() else None
 
 
-# methods.<name>.jobs auto becomes a number here, for this run's executor and table (config.seed_jobs):
+def local_cores():
+    """The cores the local scheduler may use, where --cores gave them (a dry run need not)."""
+    try:
+        return workflow.cores
+    except WorkflowError:
+        return None
+
+
+# methods.<name>.jobs auto becomes a number here, for this run's executor, cores and table (config.seed_jobs):
 # the batches and the run's plan read it. A cluster's job parses the workflow again, in remote mode:
 # it decides as the process that submitted it did, or it would look for other batches.
 ON_CLUSTER = getattr(workflow, "non_local_exec", False) or getattr(
@@ -299,6 +307,7 @@ for name in METHODS:
         name,
         cluster=ON_CLUSTER,
         rows=rows_before_reading(config, source_bytes()),
+        cores=local_cores(),
     )
 
 

@@ -3,25 +3,38 @@
 from __future__ import annotations
 
 import contextlib
+import itertools
 import warnings
 
 from dimred_flow.costs import SeedTiming
 from dimred_flow.methods import Method
 
+# Rows umap-learn's transform places at a time: its bipartite graph and epochs hold some 1.5 GB per
+# million rows, bounded so on ten million. A table up to 1,100,000 rows (fit_rows 100,000) is placed in
+# one call, and a larger one in near-equal parts, each with the transform seed.
+PLACEMENT_CHUNK_ROWS = 1_000_000
+
 
 class _PlacementIndex:
     """The part of a search index that umap-learn's `transform` uses, answered from the shared
-    graph's placement neighbours: the rows it is asked about are always the graph's other rows."""
+    graph's placement neighbours of the rows it is asked about: the graph's other rows in `rows`."""
 
     _angular_trees = False
 
-    def __init__(self, graph):
-        self._graph = graph
+    def __init__(self, graph, rows: slice):
+        self._indices, self._distances = graph.placement_indices[rows], graph.placement_distances[rows]
 
     def query(self, rows, k: int, epsilon: float = 0.0):
-        if rows.shape[0] != self._graph.placement_indices.shape[0]:
-            raise ValueError("the placement index answers only for the graph's own other rows")
-        return self._graph.placement_indices[:, :k], self._graph.placement_distances[:, :k]
+        if rows.shape[0] != self._indices.shape[0]:
+            raise ValueError("the placement index answers only for the graph's own other rows it was made for")
+        return self._indices[:, :k], self._distances[:, :k]
+
+
+def near_equal_parts(n: int, most: int) -> list[slice]:
+    """0..n as the fewest consecutive slices of at most `most` rows, their sizes within one of each other."""
+    parts = max(1, -(-n // most))
+    edges = [n * part // parts for part in range(parts + 1)]
+    return [slice(start, stop) for start, stop in itertools.pairwise(edges)]
 
 
 def weighted_mean_of_neighbours(graph, embedding):
@@ -94,10 +107,13 @@ def fit_umap(matrix, seed: int, *, n_neighbors: int, min_dist: float, graph=None
         embedding = model.fit_transform(fitted).astype(np.float32)
     if graph is None or not graph.subsampled:
         return embedding
-    model._knn_search_index = _PlacementIndex(graph)
+    others = graph.other_rows(matrix.shape[0])
+    placed = np.empty((others.size, 2), dtype=np.float32)
     with vectorised_transform_init():
-        placed = model.transform(matrix[graph.other_rows(matrix.shape[0])])
-    return graph.whole(embedding, placed.astype(np.float32))
+        for part in near_equal_parts(others.size, PLACEMENT_CHUNK_ROWS):
+            model._knn_search_index = _PlacementIndex(graph, part)
+            placed[part] = model.transform(matrix[others[part]])
+    return graph.whole(embedding, placed)
 
 
 METHOD = Method(
