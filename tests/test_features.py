@@ -2,8 +2,9 @@ import numpy as np
 import pytest
 from astropy.table import MaskedColumn, Table
 
-from dimred_flow.features import FeatureError, prepare_features, subsample
-from dimred_flow.tables import read_table_file
+from dimred_flow import features
+from dimred_flow.features import FeatureError, columns_read, prepare_features, subsample
+from dimred_flow.tables import read_parquet, read_table_file, write_parquet
 
 FEATURES = ["xgal", "ygal", "zgal", "abs_g", "bp_rp", "parallax", "pmra", "pmdec"]
 DERIVE = ["galactocentric_xyz", "absolute_g_magnitude"]
@@ -71,3 +72,20 @@ def test_subsample_is_deterministic(snapshot):
     first, second = prepare(snapshot, max_rows=300), prepare(snapshot, max_rows=300)
     assert first.matrix.shape == (300, 8)
     assert np.array_equal(first.row_ids, second.row_ids)
+
+
+def test_read_in_columns_and_transformed_in_parts_the_features_are_those_of_the_whole_table(snapshot, tmp_path, monkeypatch):
+    """prepare_features reads only the columns it uses, and the Galactocentric transform takes a million rows
+    at a time (500 here): the same matrix, and a missing column's message still lists the file's columns."""
+    whole = prepare(snapshot)
+    write_parquet(snapshot, tmp_path / "table.parquet")
+    columns = columns_read(FEATURES, DERIVE, "Cluster")
+    assert {"ra", "dec", "parallax", "phot_g_mean_mag", "Cluster", "source_id"} <= set(columns)
+    read = read_parquet(tmp_path / "table.parquet", columns)
+    assert len(read.colnames) < len(snapshot.colnames) / 3
+    monkeypatch.setattr(features, "TRANSFORM_CHUNK_ROWS", 500)
+    parts = prepare(read)
+    np.testing.assert_array_equal(parts.matrix, whole.matrix)
+    np.testing.assert_array_equal(parts.row_ids, whole.row_ids)
+    with pytest.raises(FeatureError, match=r"no column 'mg0'.*Available columns: .*ra_error"):
+        prepare(read_parquet(tmp_path / "table.parquet", columns_read(["mg0"], [], "Cluster")), features=["mg0"], derive=[])

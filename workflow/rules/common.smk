@@ -301,7 +301,7 @@ def local_cores():
 ON_CLUSTER = getattr(workflow, "non_local_exec", False) or getattr(
     workflow, "remote_exec", False
 )
-for name in METHODS:
+for name in (name for name in METHODS if method(name).stochastic):
     config["methods"][name]["jobs"] = seed_jobs(
         config,
         name,
