@@ -205,3 +205,24 @@ def test_tap_fetch_benchmark_configs_are_valid_and_cover_every_row(n_rows, n_chu
     edges = chunked["source"]["tap"]["chunks"]["edges"]
     assert edges[0] == 0 and edges[-1] == n_rows - 1 and len(edges) == n_chunks + 1
     assert len(chunk_conditions("random_index", edges)) == n_chunks
+
+
+def test_scaling_fit_gives_each_rules_exponent_from_the_measured_runs(tmp_path):
+    """A rule whose time is linear in N fits 1, a fixed one 0; runs are taken from every file given."""
+    import json
+
+    scaling_fit = benchmark_module("scaling_fit")
+    sizes = [1_000_000, 3_000_000, 10_000_000]
+
+    def run(n):
+        rules = {"linear": {"sum_s": n / 1e5, "max_rss_mb": n / 1e4}, "fixed": {"sum_s": 60.0, "max_rss_mb": 800.0}}
+        return {"n": n, "workflow": {"wall_s": 100 + n / 1e5, "peak_tree_rss": n * 1000, "rules": rules}}
+
+    (tmp_path / "a.json").write_text(json.dumps({"results": [run(n) for n in sizes[:2]]}))
+    (tmp_path / "b.json").write_text(json.dumps({"results": [run(sizes[2])]}))
+    result = scaling_fit.scaling(scaling_fit.measured_runs([tmp_path / "a.json", tmp_path / "b.json"]))
+    assert result["sizes"] == sizes
+    assert result["rules"]["linear"]["time_exponent"] == pytest.approx(1.0)
+    assert result["rules"]["fixed"]["time_exponent"] == pytest.approx(0.0)
+    assert result["rules"]["(workflow wall)"]["memory_exponent"] == pytest.approx(1.0)
+    assert "| linear | 10.0 s / 100.0 MB | 30.0 s / 300.0 MB | 100.0 s / 1,000.0 MB | 1.00 | 1.00 |" in scaling_fit.format_table(result)
