@@ -29,7 +29,7 @@ import fsspec
 from fsspec.implementations.local import LocalFileSystem
 
 from dimred_flow.atomic import replaced_atomically
-from dimred_flow.checksums import bytes_sha256, file_sha256
+from dimred_flow.checksums import file_sha256, stream_sha256
 from dimred_flow.errors import UserError
 
 CREDENTIAL_VARIABLES = (("access_key", "secret_key"), ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"))
@@ -392,7 +392,8 @@ def _compare_stored_copy(storage: Storage, key: str, local_path: Path, receipt: 
         matches = webdav_digest_matches(storage.fs, key, local_path)  # dCache answers Want-Digest
     receipt["verified_by"] = "server digest" if matches is not None else "download and sha256"
     if matches is None:
-        matches = bytes_sha256(storage.fs.cat_file(key)) == receipt["sha256"]
+        with storage.fs.open(key, "rb") as stored:
+            matches = stream_sha256(stored) == receipt["sha256"]
     return info, matches
 
 
