@@ -287,28 +287,27 @@ def source_bytes():
     return path.stat().st_size if path.exists() else None
 
 
-def local_cores():
-    """The cores the local scheduler may use, where --cores gave them (a dry run need not)."""
-    try:
-        return workflow.cores
-    except WorkflowError:
-        return None
-
-
-# methods.<name>.jobs auto becomes a number here, for this run's executor, cores and table (config.seed_jobs):
-# the batches and the run's plan read it. A cluster's job parses the workflow again, in remote mode:
-# it decides as the process that submitted it did, or it would look for other batches.
-ON_CLUSTER = getattr(workflow, "non_local_exec", False) or getattr(
-    workflow, "remote_exec", False
-)
-for name in (name for name in METHODS if method(name).stochastic):
-    config["methods"][name]["jobs"] = seed_jobs(
-        config,
-        name,
-        cluster=ON_CLUSTER,
-        rows=rows_before_reading(config, source_bytes()),
-        cores=local_cores(),
+def scheduled_config():
+    """The config with each stochastic method's jobs as this run spreads its seeds (config.seed_jobs:
+    methods.<name>.jobs, or for auto, by executor, cores and table). Called when the DAG is built, the
+    first moment Snakemake knows its executor; a cluster's job parses the workflow again in remote mode
+    and decides as the process that submitted it did, or it would look for other batches.
+    """
+    on_cluster = getattr(workflow, "non_local_exec", False) or getattr(
+        workflow, "remote_exec", False
     )
+    rows = rows_before_reading(config, source_bytes())
+    methods = {
+        name: {
+            **settings,
+            "jobs": seed_jobs(
+                config, name, cluster=on_cluster, rows=rows, cores=local_cores()
+            ),
+        }
+        for name, settings in config["methods"].items()
+        if method(name).stochastic
+    }
+    return {**config, "methods": {**config["methods"], **methods}}
 
 
 def batch_name(name, first, last):
@@ -317,23 +316,37 @@ def batch_name(name, first, last):
     return f"iterations_{first}-{last}_{short(digest(members))}"
 
 
-# Each method's batch directories by name, with the iterations each holds.
-BATCHES = {
-    name: {
-        batch_name(name, first, last): list(range(first, last + 1))
-        for first, last in batches_for(config, name)
+def method_batches():
+    """Each method's batch directories by name, with the iterations each holds."""
+    scheduled = scheduled_config()
+    return {
+        name: {
+            batch_name(name, first, last): list(range(first, last + 1))
+            for first, last in batches_for(scheduled, name)
+        }
+        for name in METHODS
     }
-    for name in METHODS
-}
 
 
 def batch_dir(name, iteration):
-    return f"results/embeddings/{name}/{batch_name(name, *batch_of(config, name, iteration))}"
+    first, last = batch_of(scheduled_config(), name, iteration)
+    return f"results/embeddings/{name}/{batch_name(name, first, last)}"
+
+
+def batch_iterations(wildcards):
+    """The iterations of the batch a projection job makes."""
+    try:
+        return method_batches()[wildcards.method][wildcards.batch]
+    except KeyError:
+        raise WorkflowError(
+            f"results/embeddings/{wildcards.method}/{wildcards.batch} is no batch of this run's "
+            f"{wildcards.method} jobs: request the run's targets (all, make_projections), not a batch."
+        ) from None
 
 
 def batch_args(wildcards):
     """Iterations, seeds and expected fingerprints of one method's batch, as arguments."""
-    iterations = BATCHES[wildcards.method][wildcards.batch]
+    iterations = batch_iterations(wildcards)
     return {
         "iterations": " ".join(str(i) for i in iterations),
         "seeds": " ".join(str(SEEDS[i]) for i in iterations),
@@ -366,7 +379,7 @@ def batch_priority(wildcards):
     """The method's own priority, then its larger batches first, so that the last one to start is
     the shortest and leaves the fewest plots to draw (the fraction is always below 1).
     """
-    size = len(BATCHES[wildcards.method][wildcards.batch])
+    size = len(batch_iterations(wildcards))
     return method(wildcards.method).priority + size / (N_TEST + 1)
 
 
@@ -379,10 +392,8 @@ def all_batch_dirs():
     """Every batch directory of every chosen method, as METHOD=DIRECTORY arguments (keys) and inputs."""
     return {
         f"{name}={directory}": directory
-        for name in METHODS
-        for directory in (
-            f"results/embeddings/{name}/{batch}" for batch in BATCHES[name]
-        )
+        for name, batches in method_batches().items()
+        for directory in (f"results/embeddings/{name}/{batch}" for batch in batches)
     }
 
 

@@ -7,7 +7,7 @@ rule write_embedding_catalogue:
     input:
         table=source_table(),
         features=FEATURES,
-        embeddings=list(all_batch_dirs().values()),
+        embeddings=lambda wildcards: list(all_batch_dirs().values()),
     output:
         **COMPUTED_CATALOGUE,
     log:
@@ -21,7 +21,7 @@ rule write_embedding_catalogue:
         **rule_resources("write_embedding_catalogue"),
     params:
         script=SCRIPTS / "write_embedding_catalogue.py",
-        embeddings=" ".join(all_batch_dirs()),
+        embeddings=lambda wildcards: " ".join(all_batch_dirs()),
         settings=settings_param(catalogue_settings(config, SEEDS)),
         fingerprint=PLAN.catalogue,
     shell:

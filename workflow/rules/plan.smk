@@ -21,7 +21,7 @@ checkpoint plan_run:
         **rule_resources("plan_run"),
     params:
         script=SCRIPTS / "plan_run.py",
-        config=settings_param(config),
+        config=lambda wildcards: settings_json(scheduled_config()),
         run=PLAN.run,
         cores=local_cores(),
         source=lambda wildcards, input: (

@@ -109,7 +109,7 @@ rule project_embeddings:
         "results/benchmarks/project_embeddings/{method}/{batch}.tsv"
     wildcard_constraints:
         method="|".join(METHODS),
-        batch="|".join(batch for batches in BATCHES.values() for batch in batches),
+        batch=r"iterations_[0-9]+-[0-9]+_[0-9a-f]+",
     priority: BATCH_PRIORITY
     retries: RETRIES_FOR_MEMORY
     conda:
@@ -179,7 +179,7 @@ rule compute_stability_metrics:
     input:
         features=FEATURES,
         provenance=source_provenance(),
-        embeddings=list(all_batch_dirs().values()),
+        embeddings=lambda wildcards: list(all_batch_dirs().values()),
     output:
         metrics=STABILITY_METRICS,
     log:
@@ -195,7 +195,7 @@ rule compute_stability_metrics:
         **rule_resources("compute_stability_metrics"),
     params:
         script=SCRIPTS / "compute_stability_metrics.py",
-        embeddings=" ".join(all_batch_dirs()),
+        embeddings=lambda wildcards: " ".join(all_batch_dirs()),
         settings=settings_param(stability_settings(config, SEEDS)),
         fingerprint=PLAN.stability,
     shell:

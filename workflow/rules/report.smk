@@ -120,7 +120,7 @@ rule write_notebook:
         features=FEATURES,
         seeds=" ".join(f"{i}={SEEDS[i]}" for i in ITERATIONS),
         # Paths only: the notebook loads the embeddings where this machine computed them.
-        embeddings=" ".join(
+        embeddings=lambda wildcards: " ".join(
             f"{name}/{i}={batch_dir(name, i)}/iteration_{i}.npy"
             for name in METHODS
             for i in ITERATIONS
