@@ -164,9 +164,9 @@ def seed_jobs(
 ) -> int:
     """Jobs method `name` spreads its seeds over: methods.<name>.jobs, or where that is auto:
 
-    - on one machine, the method's own number; and for a table above fit_rows (where a seed takes
-      minutes, most of them placing rows) at least one job per core, so that no method's single job
-      is the run's longest chain;
+    - on one machine, the method's own number, or more where its seeds would take more than their share
+      of the `cores` (ten million rows: UMAP's placement), so that no method's jobs are the run's longest
+      chain;
     - on a `cluster`, as many as keep each job busy for at least a job's start (CLUSTER_JOB_START_S),
       from the expected seconds of one seed on `rows` rows (the method's timing); one seed per job at
       most, and where the rows are not known before the run, one seed per job.
@@ -179,13 +179,24 @@ def seed_jobs(
         return jobs
     n_test = config["n_test"]
     if not cluster:
-        placed = rows is not None and rows > config["fit_rows"]
-        return max(known.local_jobs, min(n_test, cores or 1)) if placed else known.local_jobs
+        if rows is None or not cores:
+            return known.local_jobs
+        # Each method's share of the cores: its seeds' expected seconds over what every chosen method's
+        # seeds would take on each core if they shared them evenly.
+        shared = sum(_fits_seconds(config, other, rows) for other in config["projections"]) / cores
+        return max(known.local_jobs, min(n_test, math.ceil(_fits_seconds(config, name, rows) / shared)))
     if rows is None:
         return n_test
+    return max(1, min(n_test, math.ceil(_fits_seconds(config, name, rows) / CLUSTER_JOB_START_S)))
+
+
+def _fits_seconds(config: dict, name: str, rows: int) -> float:
+    """Expected seconds of every fit method `name` makes in a run on `rows` rows (one for every seed where
+    the seed matters, else one), from its timing, without its jobs' start."""
+    known = method(name)
     fitted = min(rows, config["fit_rows"])
-    seed_seconds = known.timing.job_seconds(fitted, rows - fitted, fits=1) - known.timing.start
-    return max(1, min(n_test, math.ceil(n_test * seed_seconds / CLUSTER_JOB_START_S)))
+    fits = config["n_test"] if known.stochastic else 1
+    return known.timing.job_seconds(fitted, rows - fitted, fits=fits) - known.timing.start
 
 
 def batches_for(config: dict, name: str) -> list[tuple[int, int]]:

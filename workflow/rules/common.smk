@@ -36,7 +36,7 @@ from dimred_flow.costs import (  # noqa: E402
     tap_fetch_cost,
 )
 from dimred_flow.derivation import digest, short  # noqa: E402
-from dimred_flow.estimate import rows_before_reading  # noqa: E402
+from dimred_flow.estimate import capped_rows, rows_before_reading  # noqa: E402
 from dimred_flow.plan import (  # noqa: E402
     catalogue_settings,
     chosen,
@@ -287,6 +287,19 @@ def source_bytes():
     return path.stat().st_size if path.exists() else None
 
 
+def source_rows():
+    """The rows the run reads, as far as every job can tell before reading the table: counted from a local
+    Parquet or FITS file's header, else bounded (estimate.rows_before_reading)."""
+    size = source_bytes()
+    local = size is not None and not SOURCE_URL
+    if local and Path(source_file()).suffix.lower() in (".parquet", ".fits", ".fit"):
+        # Imported here: counting needs pyarrow or astropy, which the workflow's environment has.
+        from dimred_flow.tables import count_rows
+
+        return capped_rows(config, count_rows(source_file()))
+    return rows_before_reading(config, size)
+
+
 def scheduled_config():
     """The config with each stochastic method's jobs as this run spreads its seeds (config.seed_jobs:
     methods.<name>.jobs, or for auto, by executor, cores and table). Called when the DAG is built, the
@@ -296,7 +309,7 @@ def scheduled_config():
     on_cluster = getattr(workflow, "non_local_exec", False) or getattr(
         workflow, "remote_exec", False
     )
-    rows = rows_before_reading(config, source_bytes())
+    rows = source_rows()
     methods = {
         name: {
             **settings,
