@@ -27,6 +27,10 @@ DERIVATIONS = {
 # The column that names a star (Gaia's), where the table has it.
 IDENTIFIER_COLUMN = "source_id"
 
+# Table.meta key of a table read in some of its file's columns (tables.read_parquet): all of them, for
+# messages that list what the table has.
+COLUMNS_IN_FILE = "columns_in_file"
+
 # Rows transformed to Galactocentric coordinates at once: astropy's transform holds some twenty arrays
 # the size of its input, 1.6 GB for a million rows at a time rather than 16 GB for ten million.
 TRANSFORM_CHUNK_ROWS = 1_000_000
@@ -95,8 +99,6 @@ def columns_read(features: list[str], derive: list[str], colour_name: str, *also
 def _require(table: Table, names, purpose: str) -> None:
     missing = [name for name in names if name not in table.colnames]
     if missing:
-        from dimred_flow.tables import COLUMNS_IN_FILE
-
         available = table.meta.get(COLUMNS_IN_FILE, table.colnames)
         raise FeatureError(
             f"The table has no column {', '.join(repr(m) for m in missing)} needed for {purpose}. "

@@ -18,6 +18,7 @@ from astropy.table import Column, MaskedColumn, Table
 
 from dimred_flow.atomic import replaced_atomically
 from dimred_flow.errors import UserError
+from dimred_flow.features import COLUMNS_IN_FILE
 
 FORMATS = {
     ".csv": "ascii.csv",
@@ -28,10 +29,6 @@ FORMATS = {
     ".xml": "votable",
     ".parquet": "parquet",
 }
-
-
-# Table.meta key of read_parquet's answer where it read some of the file's columns: all of them.
-COLUMNS_IN_FILE = "columns_in_file"
 
 
 class TableError(UserError, ValueError):
