@@ -1,3 +1,4 @@
+import functools
 import json
 import os
 import shlex
@@ -309,6 +310,13 @@ def scheduled_config():
     on_cluster = getattr(workflow, "non_local_exec", False) or getattr(
         workflow, "remote_exec", False
     )
+    return config_scheduled_for(on_cluster)
+
+
+@functools.cache
+def config_scheduled_for(on_cluster):
+    """scheduled_config once per executor kind: every input function asks, and a source's rows are
+    counted from its file."""
     rows = source_rows()
     methods = {
         name: {
