@@ -12,6 +12,7 @@ from dimred_flow.storage import (
     check_stored_copy,
     credentials_from_environment,
     list_stored_plots,
+    move_into_place,
     open_storage,
     record_name,
     upload_file,
@@ -123,3 +124,24 @@ def test_a_key_missing_for_an_instant_is_checked_again_not_reported_gone(storage
     finally:
         restore.join()
     assert (info["size"], matches) == (plot.stat().st_size, True)
+
+
+def test_an_upload_missing_for_an_instant_is_moved_once_it_shows(storage, plot):
+    """rclone's S3 server answered "not found" for a run's own temporary upload while another run stored
+    the same key (CI saw it): the move into place is tried again before that counts."""
+    temporary, key = storage.key("alice", ".incoming/late.png"), storage.key("alice", "objects/late.png")
+    storage.fs.makedirs(temporary.rsplit("/", 1)[0], exist_ok=True)
+    appear = threading.Timer(0.3, storage.fs.put_file, (str(plot), temporary))
+    appear.start()
+    try:
+        move_into_place(storage, temporary, key)
+    finally:
+        appear.join()
+    assert storage.fs.cat_file(key) == plot.read_bytes()
+    assert not storage.fs.exists(temporary)
+
+
+def test_an_upload_lost_for_good_asks_for_a_rerun(storage, monkeypatch):
+    monkeypatch.setattr("dimred_flow.storage.VANISHED_KEY_RETRY_DELAYS_S", (0.01,))
+    with pytest.raises(StorageError, match=r"lost the upload of .*rerun"):
+        move_into_place(storage, storage.key("alice", ".incoming/never.png"), storage.key("alice", "objects/x.png"))

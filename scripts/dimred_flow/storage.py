@@ -355,16 +355,46 @@ def _put_atomically(storage: Storage, local_path: Path, key: str) -> None:
             storage.fs.rm_file(temporary)
         raise
     try:
-        _make_folder(storage, key.rsplit("/", 1)[0])
-        if storage.is_webdav:
-            from dimred_flow.webdav import move
-
-            move(storage.fs, temporary, key)
-        else:
-            storage.fs.mv(temporary, key)
+        move_into_place(storage, temporary, key)
     finally:
         if storage.fs.exists(temporary):
             storage.fs.rm(temporary)
+
+
+def move_into_place(storage: Storage, temporary: str, key: str) -> None:
+    """Move the uploaded `temporary` to `key`.
+
+    rclone's S3 server answered "not found" for a run's own just-uploaded temporary key while another run
+    copied onto the same key (CI saw it), so the move is tried again a few times before that counts.
+    """
+    _make_folder(storage, key.rsplit("/", 1)[0])
+    try:
+        _retry_while_missing(storage, temporary, lambda: _move(storage, temporary, key))
+    except FileNotFoundError:
+        raise StorageError(
+            f"The server lost the upload of {key} before it was moved into place, while another run may have "
+            "been storing the same result; rerun to upload it again."
+        ) from None
+
+
+def _move(storage: Storage, source: str, destination: str) -> None:
+    if storage.is_webdav:
+        from dimred_flow.webdav import move
+
+        move(storage.fs, source, destination)
+    else:
+        storage.fs.mv(source, destination)
+
+
+def _retry_while_missing(storage: Storage, key: str, action):
+    """`action()`, tried again after each of VANISHED_KEY_RETRY_DELAYS_S while it finds `key` missing."""
+    for delay in VANISHED_KEY_RETRY_DELAYS_S:
+        try:
+            return action()
+        except FileNotFoundError:
+            storage.fs.invalidate_cache(key)
+            time.sleep(delay)
+    return action()
 
 
 def check_stored_copy(storage: Storage, key: str, local_path: Path, receipt: dict) -> tuple[dict, bool]:
@@ -374,13 +404,7 @@ def check_stored_copy(storage: Storage, key: str, local_path: Path, receipt: dic
     storing the same key at that moment leaves it missing for an instant: the check is tried again a few
     times before the key counts as gone.
     """
-    for delay in VANISHED_KEY_RETRY_DELAYS_S:
-        try:
-            return _compare_stored_copy(storage, key, local_path, receipt)
-        except FileNotFoundError:
-            storage.fs.invalidate_cache(key)
-            time.sleep(delay)
-    return _compare_stored_copy(storage, key, local_path, receipt)
+    return _retry_while_missing(storage, key, lambda: _compare_stored_copy(storage, key, local_path, receipt))
 
 
 def _compare_stored_copy(storage: Storage, key: str, local_path: Path, receipt: dict) -> tuple[dict, bool]:
