@@ -5,6 +5,8 @@ on their logarithms. b = 1 is linear; a rule whose cost is mostly fixed (a fit o
 below 1.
 
     python benchmarks/scaling_fit.py benchmarks/results_scale_1m_3m.json benchmarks/results_scale_10m.json
+    python benchmarks/scaling_fit.py --from-rows 1000000 benchmarks/results_methods_archive.json \
+        benchmarks/results_scale_pacmap_trimap.json
 """
 
 from __future__ import annotations
@@ -18,12 +20,13 @@ from pathlib import Path
 MIN_SECONDS_SHOWN = 1.0
 
 
-def measured_runs(paths: list[Path]) -> dict[int, dict]:
-    """Each measured workflow run by its size; a size measured twice keeps the later file's run."""
+def measured_runs(paths: list[Path], from_rows: int = 0) -> dict[int, dict]:
+    """Each measured workflow run of at least `from_rows` rows by its size; a size measured twice keeps
+    the later file's run."""
     runs = {}
     for path in paths:
         for result in json.loads(path.read_text())["results"]:
-            if result.get("workflow"):
+            if result.get("workflow") and result["n"] >= from_rows:
                 runs[result["n"]] = {**result["workflow"], "quality": result.get("quality")}
     return dict(sorted(runs.items()))
 
@@ -80,9 +83,11 @@ def format_table(result: dict) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("results", nargs="+", type=Path, help="run_benchmark.py result files")
+    parser.add_argument("--from-rows", type=int, default=0,
+                        help="only runs of at least this many rows (a file's fully fitted sizes left out)")
     parser.add_argument("--out", type=Path, help="write the figures and exponents as JSON here too")
     args = parser.parse_args()
-    result = scaling(measured_runs(args.results))
+    result = scaling(measured_runs(args.results, args.from_rows))
     print(format_table(result))
     if args.out:
         args.out.write_text(json.dumps({"from": [str(path) for path in args.results], **result}, indent=1) + "\n")

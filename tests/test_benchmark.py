@@ -226,3 +226,4 @@ def test_scaling_fit_gives_each_rules_exponent_from_the_measured_runs(tmp_path):
     assert result["rules"]["fixed"]["time_exponent"] == pytest.approx(0.0)
     assert result["rules"]["(workflow wall)"]["memory_exponent"] == pytest.approx(1.0)
     assert "| linear | 10.0 s / 100.0 MB | 30.0 s / 300.0 MB | 100.0 s / 1,000.0 MB | 1.00 | 1.00 |" in scaling_fit.format_table(result)
+    assert list(scaling_fit.measured_runs([tmp_path / "a.json", tmp_path / "b.json"], from_rows=2_000_000)) == sizes[1:]
