@@ -32,3 +32,15 @@ def test_a_parquet_source_read_by_column_and_written_by_row_group_gives_the_whol
     write_parquet(read, tmp_path / "in_parts.parquet")
     assert (tmp_path / "in_parts.parquet").read_bytes() == at_once.read_bytes()
     assert pq.ParquetFile(tmp_path / "in_parts.parquet").num_row_groups == 3
+
+
+def test_a_parquet_string_column_with_nulls_is_read_masked(tmp_path):
+    """astropy's reader fails on a NULL string (a file from pandas or pyarrow): read as masked strings."""
+    import pyarrow as pa
+
+    pq.write_table(pa.table({"flag": ["VARIABLE", None, "CONSTANT"], "g": [10.5, 11.0, None]}), tmp_path / "t.parquet")
+    table = read_table_file(tmp_path / "t.parquet")
+    assert list(table["flag"].mask) == [False, True, False]
+    assert table["flag"][0] == "VARIABLE" and table["flag"][2] == "CONSTANT"
+    write_parquet(table, tmp_path / "out.parquet")
+    assert pq.read_table(tmp_path / "out.parquet").column("flag").to_pylist() == ["VARIABLE", None, "CONSTANT"]

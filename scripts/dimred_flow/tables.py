@@ -104,10 +104,21 @@ def _read_parquet_by_column(path: Path) -> Table:
         # Without a string column's length in the file's metadata astropy guesses one for the schema.
         warnings.simplefilter("ignore", AstropyUserWarning)
         names = Table.read(path, format="parquet", schema_only=True).colnames
-    table = Table.read(path, format="parquet", include_names=names[:1])
+    table = _read_parquet_column(path, names[0])
     for name in names[1:]:
-        table.add_column(Table.read(path, format="parquet", include_names=[name])[name], copy=False)
+        table.add_column(_read_parquet_column(path, name)[name], copy=False)
     return table
+
+
+def _read_parquet_column(path: Path, name: str) -> Table:
+    try:
+        return Table.read(path, format="parquet", include_names=[name])
+    except TypeError:
+        # astropy sizes a string column by its longest value and fails on a NULL (len(None)): such a
+        # column (a file from pandas or pyarrow) becomes a masked string column.
+        arrow = pq.read_table(path, columns=[name])
+        field_meta = {k.decode(): v.decode() for k, v in (arrow.schema.field(name).metadata or {}).items()}
+        return Table([_arrow_to_column(arrow.column(name).combine_chunks(), name, field_meta, {"masked": True})])
 
 
 def count_rows(path: str | Path) -> int:
