@@ -103,9 +103,9 @@ def _read_parquet_by_column(path: Path) -> Table:
     with warnings.catch_warnings():
         # Without a string column's length in the file's metadata astropy guesses one for the schema.
         warnings.simplefilter("ignore", AstropyUserWarning)
-        names = Table.read(path, format="parquet", schema_only=True).colnames
-    table = _read_parquet_column(path, names[0])
-    for name in names[1:]:
+        schema = Table.read(path, format="parquet", schema_only=True)
+    table = Table(meta=schema.meta)
+    for name in schema.colnames:
         table.add_column(_read_parquet_column(path, name)[name], copy=False)
     return table
 
